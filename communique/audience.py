@@ -1,0 +1,89 @@
+"""Who gets what: which subscribers a statement concerns, and why.
+
+A subscription is met by a statement when
+- `channel:<key>`: the statement comes from that channel;
+- `keyword:<words>`: every word of the keyword meets a word of the statement;
+- `topic:<name>`: any of the topic's configured keywords is met.
+
+A keyword word meets a statement word when their stems are equal, or, for stems of five
+letters or more, when the statement's stem extends the keyword's ("белгород" meets
+"Белгородской", "drone" meets "drones") or the two are near-identical spellings
+(rapidfuzz ratio >= 90: "Belgorod" / "Bilgorod").  Short stems must be equal, so "ПВО"
+does not meet "ПВОС..." and "war" does not meet "warm".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from communique.normalise import fold, stem, terms
+
+MIN_PREFIX_STEM = 5
+NEAR_SPELLING = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """A keyword as typed, and the stems of its words."""
+
+    text: str
+    stems: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Keyword:
+        words = fold(text).split()
+        return cls(text=text, stems=tuple(stem(w) for w in words))
+
+
+def _word_meets(keyword_stem: str, statement_stems: set[str]) -> bool:
+    if keyword_stem in statement_stems:
+        return True
+    if len(keyword_stem) < MIN_PREFIX_STEM:
+        return False
+    for candidate in statement_stems:
+        if candidate.startswith(keyword_stem) and len(candidate) - len(keyword_stem) <= 4:
+            return True
+        if abs(len(candidate) - len(keyword_stem)) <= 2 and fuzz.ratio(candidate, keyword_stem) >= NEAR_SPELLING:
+            return True
+    return False
+
+
+def keyword_meets(keyword: Keyword, statement_stems: set[str]) -> bool:
+    return bool(keyword.stems) and all(_word_meets(s, statement_stems) for s in keyword.stems)
+
+
+def statement_stems(text: str) -> set[str]:
+    return set(terms(text, keep_stopwords=True))
+
+
+def reasons_by_chat(
+    *,
+    channel: str,
+    stems: set[str],
+    subscriptions: Iterable[tuple[int, str, str]],
+    topics: Mapping[str, Iterable[str]],
+) -> dict[int, list[str]]:
+    """Map each chat the statement concerns to the subscriptions it meets ("topic:air-defence", ...)."""
+    topic_hits: dict[str, bool] = {}
+    keyword_hits: dict[str, bool] = {}
+    result: dict[int, list[str]] = {}
+    for chat_id, kind, value in subscriptions:
+        if kind == "channel":
+            met = value == channel
+        elif kind == "keyword":
+            if value not in keyword_hits:
+                keyword_hits[value] = keyword_meets(Keyword.parse(value), stems)
+            met = keyword_hits[value]
+        elif kind == "topic":
+            if value not in topic_hits:
+                words = topics.get(value, ())
+                topic_hits[value] = any(keyword_meets(Keyword.parse(w), stems) for w in words)
+            met = topic_hits[value]
+        else:
+            met = False
+        if met:
+            result.setdefault(chat_id, []).append(f"{kind}:{value}")
+    return result

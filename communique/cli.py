@@ -1,0 +1,138 @@
+"""The `communique` command: a thin layer over the library.
+
+Each subcommand reads its configuration and secrets once, here, and passes them down.
+Errors the user can fix (bad config, bad input file, missing credentials) print one line
+and exit with status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from communique.errors import CommuniqueError, ConfigError
+from communique.settings import Secrets, Settings, load_settings
+from communique.store import default_path, open_db
+
+DEFAULT_CONFIG = Path("config") / "communique.toml"
+log = logging.getLogger("communique")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "telethon.network", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The configuration named by --config, $COMMUNIQUE_CONFIG, or ./config/communique.toml."""
+    named = args.config or os.environ.get("COMMUNIQUE_CONFIG")
+    if named:
+        return load_settings(Path(named))
+    if DEFAULT_CONFIG.exists():
+        return load_settings(DEFAULT_CONFIG)
+    bundled = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG
+    if bundled.exists():
+        return load_settings(bundled)
+    raise ConfigError(f"no configuration: create {DEFAULT_CONFIG} or pass --config PATH")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from communique.importing import import_file
+
+    settings = settings_from(args)
+    db = open_db(args.db)
+    now = datetime.now(UTC)
+    for path in args.paths:
+        report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
+                             alert=args.alert)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(report.line())
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from communique.batch import match_all
+    from monitors.jsonl import read_news, read_statements
+
+    statements = read_statements(Path(args.statements))
+    news = read_news(Path(args.news))
+    for result in match_all(statements, news, top=args.top):
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from communique.demo import run_demo
+
+    run_demo(sys.stdout, settings_from(args), db_path=Path(args.db) if args.db else None)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    secrets = Secrets.from_env()
+    settings_from(args)
+    secrets.require_bot()
+    raise CommuniqueError("the live service is not built yet in this version; try `communique demo`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="communique", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--config", help="configuration file (default: config/communique.toml)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
+            *, db: bool = True) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if db:
+            command.add_argument("--db", default=default_path(), help="SQLite store (default: $COMMUNIQUE_DB or "
+                                                                      "./communique.db)")
+        command.set_defaults(handler=handler)
+        return command
+
+    imp = add("import", cmd_import, "import Telegram exports, JSON Lines or RSS/Atom files into the store")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--as", dest="as_kind", choices=("statements", "news"), help="what a JSON Lines file holds")
+    imp.add_argument("--channel", help="channel username for an export's posts (default: from the config)")
+    imp.add_argument("--alert", action="store_true",
+                     help="treat imported statements as just posted: match and alert subscribers")
+
+    match = add("match", cmd_match, "match statements against news, from JSON Lines files", db=False)
+    match.add_argument("--statements", required=True, metavar="S.jsonl")
+    match.add_argument("--news", required=True, metavar="N.jsonl")
+    match.add_argument("--top", type=int, default=5, metavar="K")
+
+    demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
+    demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")
+
+    add("run", cmd_run, "run the bot and the monitors")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv(Path.cwd() / ".env")
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return args.handler(args)
+    except CommuniqueError as exc:
+        print(f"communique: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

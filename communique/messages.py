@@ -1,0 +1,130 @@
+"""Telegram message text: HTML escaping, excerpts, word diffs and splitting under the size limit.
+
+Telegram counts a message's length after entity parsing (tags do not count) in UTF-16 code
+units; we count the HTML source in UTF-16 units instead, which is never less, so a text
+that passes here always passes there.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def excerpt(text: str, limit: int) -> str:
+    """Plain-text excerpt of at most `limit` characters, cut at a word boundary with an ellipsis."""
+    text = re.sub(r"[ \t]+", " ", text.strip())
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def link(url: str | None, label: str) -> str:
+    if not url:
+        return esc(label)
+    return f'<a href="{esc(url)}">{esc(label)}</a>'
+
+
+def word_diff(old: str, new: str, *, limit: int = 1500) -> str:
+    """A readable HTML word diff: removed words struck through, added words in bold."""
+    a, b = old.split(), new.split()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            words = a[i1:i2]
+            out.append(esc(" ".join(words if len(words) <= 12 else [*words[:5], "…", *words[-5:]])))
+        if op in ("delete", "replace"):
+            out.append(f"<s>{esc(' '.join(a[i1:i2]))}</s>")
+        if op in ("insert", "replace"):
+            out.append(f"<b>{esc(' '.join(b[j1:j2]))}</b>")
+    text = " ".join(out)
+    if length(text) > limit:
+        # Too long to show inline: fall back to the new text only.
+        return "<b>New text:</b> " + esc(excerpt(new, limit - 20))
+    return text
+
+
+def split_blocks(blocks: list[str], limit: int = MESSAGE_LIMIT, *, separator: str = "\n\n") -> list[str]:
+    """Pack HTML blocks into messages of at most `limit`; a block never straddles two messages.
+
+    A single block longer than the limit is cut at line or word boundaries between its tags:
+    callers keep each block's tags on one line so a cut never breaks an element.
+    """
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        pieces = [block] if length(block) <= limit else _cut_block(block, limit)
+        for piece in pieces:
+            candidate = f"{current}{separator}{piece}" if current else piece
+            if length(candidate) <= limit:
+                current = candidate
+            else:
+                messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _cut_block(block: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for line in block.split("\n"):
+        units = [line] if length(line) <= limit else _cut_words(line, limit)
+        for unit in units:
+            candidate = f"{current}\n{unit}" if current else unit
+            if length(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = unit
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _cut_words(line: str, limit: int) -> list[str]:
+    pieces, current = [], ""
+    for word in line.split(" "):
+        while length(word) > limit:  # one enormous "word": hard cut as a last resort
+            pieces.append(word[: limit // 2])
+            word = word[limit // 2:]
+        candidate = f"{current} {word}" if current else word
+        if length(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def strip_tags(text: str) -> str:
+    """Plain text of our own HTML (for the plain-text fallback when Telegram rejects the markup)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def to_terminal(text: str) -> str:
+    """Our Telegram HTML as plain terminal text, with each link's address shown after its label."""
+    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", text)
+    text = re.sub(r"</?blockquote>", "\n", text)
+    return strip_tags(text).strip()

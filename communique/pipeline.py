@@ -1,0 +1,179 @@
+"""The path every post and article takes, whatever its source: store -> match -> alert.
+
+Monitors (Telethon, preview pages, feeds) and imports call these functions inside one
+transaction each; the alerts they produce go to the outbox, which the bot delivers.
+Replaying the same input is harmless: the store and the outbox ignore what they have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from communique import render
+from communique.audience import reasons_by_chat, statement_stems
+from communique.matching import COVERED_THRESHOLD, MatchOptions, match_news, match_statements
+from communique.models import Alert, NewsItem, Statement
+from communique.settings import Settings
+from communique.store import matches as match_store
+from communique.store import outbox
+from communique.store.news import upsert_news
+from communique.store.statements import get_statement, mark_deleted, upsert_statement
+from communique.store.subscribers import active_subscriptions
+from communique.store.timefmt import from_db
+
+
+@dataclass(slots=True)
+class StatementOutcome:
+    statement_id: int
+    outcome: str  # new, unchanged, edited, merged
+    covered_by: list[int] = field(default_factory=list)
+    alerts: int = 0
+
+
+@dataclass(slots=True)
+class NewsOutcome:
+    news_id: int
+    is_new: bool
+    reports: list[int] = field(default_factory=list)
+    followups: int = 0
+
+
+def _options(settings: Settings) -> MatchOptions:
+    from datetime import timedelta
+
+    return MatchOptions(after=timedelta(hours=settings.match_window_hours))
+
+
+def _tz(db: Database, chat_id: int, settings: Settings) -> ZoneInfo:
+    row = db.execute("SELECT timezone FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
+    return ZoneInfo((row and row[0]) or settings.timezone)
+
+
+def channel_title(db: Database, channel: str, settings: Settings) -> str:
+    configured = settings.channel(channel)
+    if configured:
+        return configured.title
+    row = db.execute("SELECT title FROM channels WHERE key = ?", (channel,)).fetchone()
+    return (row and row[0]) or (f"@{channel}" if not channel.startswith("id:") else channel)
+
+
+def statement_key(row: dict) -> str:
+    return f"{row['channel']}/{row['ext_id']}"
+
+
+def ingest_statement(db: Database, st: Statement, *, settings: Settings, now: datetime,
+                     alert: bool = True) -> StatementOutcome:
+    """Store a post; a new one is matched against the news and, if `alert`, alerted to whom it concerns."""
+    stored = upsert_statement(db, st, now=now)
+    result = StatementOutcome(stored.id, stored.outcome)
+    if stored.outcome in ("new", "merged", "edited"):
+        result.covered_by = _match_statement(db, stored.id, now=now, settings=settings)
+    if not alert:
+        return result
+    if stored.outcome == "new":
+        result.alerts = _alert_new(db, stored.id, settings=settings, now=now)
+    elif stored.outcome == "edited" and stored.previous_text is not None:
+        result.alerts = _follow_up(db, stored.id, "edit", settings=settings, now=now,
+                                   previous_text=stored.previous_text, version=stored.version)
+    return result
+
+
+def ingest_deletions(db: Database, channel: str, ext_ids: list[str], *, settings: Settings,
+                     now: datetime) -> list[int]:
+    """Mark posts deleted (their text is kept) and tell the chats that got them, if they want to know."""
+    deleted = mark_deleted(db, channel, ext_ids, now=now)
+    for statement_id in deleted:
+        _follow_up(db, statement_id, "delete", settings=settings, now=now)
+    return deleted
+
+
+def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: datetime,
+                notify: bool = True) -> NewsOutcome:
+    """Store an article and match it against the statements of the preceding window."""
+    news_id, is_new = upsert_news(db, item, now=now)
+    result = NewsOutcome(news_id, is_new)
+    if not is_new:
+        return result
+    for candidate in match_statements(db, item.title, item.text, date=item.date, options=_options(settings)):
+        if candidate.score < COVERED_THRESHOLD:
+            continue
+        first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (candidate.row_id,)).fetchone()
+        if match_store.save_match(db, candidate.row_id, news_id, candidate.score, candidate.method, now=now):
+            result.reports.append(candidate.row_id)
+            if first and notify:
+                result.followups += _coverage_follow_up(db, candidate.row_id, news_id, settings=settings, now=now)
+    return result
+
+
+def _match_statement(db: Database, statement_id: int, *, now: datetime, settings: Settings) -> list[int]:
+    row = get_statement(db, statement_id)
+    assert row is not None
+    if not (row["text"] or "").strip():
+        return []
+    found = match_news(db, row["text"], date=from_db(row["date"]), options=_options(settings))
+    covered = []
+    for candidate in found:
+        if candidate.score >= COVERED_THRESHOLD:
+            match_store.save_match(db, statement_id, candidate.row_id, candidate.score, candidate.method, now=now)
+            covered.append(candidate.row_id)
+    return covered
+
+
+def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: datetime) -> int:
+    row = get_statement(db, statement_id)
+    assert row is not None
+    subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db)]
+    if not subs:
+        return 0
+    topics = {t.name: t.keywords for t in settings.topics}
+    audience = reasons_by_chat(channel=row["channel"], stems=statement_stems(row["text"]), subscriptions=subs,
+                               topics=topics)
+    news = match_store.coverage(db, [statement_id])[statement_id]
+    title = channel_title(db, row["channel"], settings)
+    queued = 0
+    for chat_id, reasons in audience.items():
+        text = render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings))
+        alert = Alert(f"alert:{statement_key(row)}", chat_id, text, kind="alert", statement_id=statement_id)
+        queued += outbox.enqueue(db, alert, now=now)
+    return queued
+
+
+def _recipients(db: Database, row: dict, setting: str) -> list[int]:
+    chats = outbox.sent_recipients(db, f"alert:{statement_key(row)}")
+    if not chats:
+        return []
+    marks = ",".join("?" * len(chats))
+    return [r[0] for r in db.execute(
+        f"SELECT chat_id FROM subscribers WHERE chat_id IN ({marks}) AND active = 1 AND {setting} = 1", chats)]
+
+
+def _follow_up(db: Database, statement_id: int, kind: str, *, settings: Settings, now: datetime,
+               previous_text: str | None = None, version: int = 0) -> int:
+    row = get_statement(db, statement_id)
+    assert row is not None
+    title = channel_title(db, row["channel"], settings)
+    key = f"edit:{statement_key(row)}:v{version}" if kind == "edit" else f"delete:{statement_key(row)}"
+    queued = 0
+    for chat_id in _recipients(db, row, "edit_followups"):
+        tz = _tz(db, chat_id, settings)
+        text = (render.edit_text(row, title, previous_text or "", tz) if kind == "edit"
+                else render.deletion_text(row, title, tz))
+        queued += outbox.enqueue(db, Alert(key, chat_id, text, kind=kind, statement_id=statement_id), now=now)
+    return queued
+
+
+def _coverage_follow_up(db: Database, statement_id: int, news_id: int, *, settings: Settings, now: datetime) -> int:
+    row = get_statement(db, statement_id)
+    assert row is not None
+    item = next(n for n in match_store.coverage(db, [statement_id])[statement_id] if n["news_id"] == news_id)
+    title = channel_title(db, row["channel"], settings)
+    queued = 0
+    for chat_id in _recipients(db, row, "coverage_followups"):
+        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings))
+        alert = Alert(f"coverage:{statement_key(row)}", chat_id, text, kind="coverage", statement_id=statement_id)
+        queued += outbox.enqueue(db, alert, now=now)
+    return queued

@@ -1,0 +1,93 @@
+"""The texts subscribers receive: alerts and their follow-ups, as Telegram HTML under 4096 characters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_diff
+from communique.store.timefmt import from_db
+
+MAX_NEWS_LINES = 8
+NOT_YET_REPORTED = "No tracked outlet has reported this yet."
+
+
+def local_time(value: str | datetime | None, tz: tzinfo) -> str:
+    moment = from_db(value) if isinstance(value, str) else value
+    if moment is None:
+        return "time unknown"
+    local = moment.astimezone(tz)
+    return local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or "")
+
+
+def delay_text(minutes: int | None) -> str:
+    if minutes is None:
+        return ""
+    if minutes < 0:
+        return "before the post"
+    if minutes < 60:
+        return f"+{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"+{hours} h {rest:02d} min" if hours < 48 else f"+{hours // 24} days"
+
+
+def news_line(item: Mapping[str, Any]) -> str:
+    title = excerpt(item.get("title") or item.get("text") or "(untitled)", 140)
+    when = delay_text(item.get("delay_minutes"))
+    lang = f" ({esc(item['lang'])})" if item.get("lang") else ""
+    return f"• <b>{esc(item['source'])}</b>{lang}{', ' + esc(when) if when else ''}: {link(item.get('url'), title)}"
+
+
+def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
+    if not news:
+        return f"<i>{NOT_YET_REPORTED}</i>"
+    outlets = len({n["source"] for n in news})
+    head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}:</b>"
+    lines = [news_line(n) for n in news[:MAX_NEWS_LINES]]
+    if len(news) > MAX_NEWS_LINES:
+        lines.append(f"… and {len(news) - MAX_NEWS_LINES} more")
+    return "\n".join([head, *lines])
+
+
+def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[Mapping[str, Any]],
+               reasons: Sequence[str], tz: tzinfo) -> str:
+    """A new statement: who said it, when, an excerpt, the source link, and who has reported it."""
+    header = f"🔔 <b>{esc(channel_title)}</b> · {esc(local_time(statement['date'], tz))}"
+    source = link(statement.get("url"), "Source post")
+    why = f"<i>You follow: {esc(', '.join(_reason_label(r) for r in reasons))}</i>" if reasons else ""
+    extras = [b for b in (source, coverage_block(news), why) if b]
+    fixed = length(header) + sum(length(b) + 2 for b in extras) + 40
+    body = excerpt(statement.get("text") or "", max(200, min(1500, MESSAGE_LIMIT - fixed)))
+    media = f"[{statement['media']}] " if statement.get("media") else ""
+    quote = f"<blockquote>{esc(media)}{esc(body)}</blockquote>" if body or media else ""
+    return _fit("\n\n".join(b for b in (header, quote, *extras) if b))
+
+
+def edit_text(statement: Mapping[str, Any], channel_title: str, old_text: str, tz: tzinfo) -> str:
+    header = f"✏️ <b>Edited</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
+    diff = word_diff(old_text, statement.get("text") or "", limit=MESSAGE_LIMIT - 600)
+    return _fit("\n\n".join([header, diff, link(statement.get("url"), "Source post")]))
+
+
+def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo) -> str:
+    header = f"🗑 <b>Deleted</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
+    archived = excerpt(statement.get("text") or "", 2500)
+    return _fit(f"{header}\n\nArchived text:\n<blockquote>{esc(archived)}</blockquote>")
+
+
+def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo) -> str:
+    header = f"📰 <b>Now reported</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
+    return _fit("\n".join([header, esc(excerpt(statement.get("text") or "", 300)), news_line(item),
+                           link(statement.get("url"), "Source post")]))
+
+
+def _reason_label(reason: str) -> str:
+    kind, _, value = reason.partition(":")
+    return {"channel": f"@{value}", "keyword": f"“{value}”"}.get(kind, value)
+
+
+def _fit(text: str) -> str:
+    if length(text) <= MESSAGE_LIMIT:
+        return text
+    raise ValueError(f"rendered message is {length(text)} characters, over Telegram's {MESSAGE_LIMIT}")

@@ -1,0 +1,80 @@
+"""The alert outbox: monitors enqueue, the bot's delivery loop claims and settles.
+
+One row per (dedupe_key, chat_id), so enqueuing the same event twice is a no-op.  A row
+moves pending -> sending (claimed by one worker) -> sent, or back to pending with a later
+`not_before` after a retryable failure, or to skipped when the chat is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from communique.models import Alert
+from communique.store.timefmt import to_db
+
+
+def enqueue(db: Database, alert: Alert, *, now: datetime) -> bool:
+    """Add an alert to the outbox; returns False if this event was already queued for this chat."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO outbox (dedupe_key, chat_id, kind, statement_id, text, parse_mode, photo, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (alert.dedupe_key, alert.chat_id, alert.kind, alert.statement_id, alert.text, alert.parse_mode, alert.photo,
+         to_db(now)),
+    )
+    return cursor.rowcount > 0
+
+
+def claim(db: Database, worker: str, *, now: datetime, limit: int = 50,
+          stale_after: timedelta = timedelta(minutes=5)) -> list[dict[str, Any]]:
+    """Take up to `limit` due rows for `worker`, oldest first.
+
+    Rows another worker claimed more than `stale_after` ago (it died mid-send) are taken over.
+    The UPDATE ... RETURNING runs as one statement, so two processes never claim the same row.
+    """
+    rows = db.execute(
+        """UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
+           WHERE id IN (
+               SELECT id FROM outbox
+               WHERE (state = 'pending' AND (not_before IS NULL OR not_before <= ?))
+                  OR (state = 'sending' AND claimed_at < ?)
+               ORDER BY id LIMIT ?)
+           RETURNING id, dedupe_key, chat_id, kind, statement_id, text, parse_mode, photo, attempts""",
+        (worker, to_db(now), to_db(now), to_db(now - stale_after), limit),
+    ).fetchall()
+    keys = ("id", "dedupe_key", "chat_id", "kind", "statement_id", "text", "parse_mode", "photo", "attempts")
+    return sorted((dict(zip(keys, row, strict=True)) for row in rows), key=lambda r: r["id"])
+
+
+def mark_sent(db: Database, row_id: int, message_ids: list[int], *, now: datetime) -> None:
+    db.execute("UPDATE outbox SET state = 'sent', sent_at = ?, message_ids = ?, error = NULL WHERE id = ?",
+               (to_db(now), json.dumps(message_ids), row_id))
+
+
+def retry_later(db: Database, row_id: int, not_before: datetime, error: str) -> None:
+    db.execute("UPDATE outbox SET state = 'pending', not_before = ?, claimed_by = NULL, error = ? WHERE id = ?",
+               (to_db(not_before), error, row_id))
+
+
+def mark_skipped(db: Database, row_id: int, error: str) -> None:
+    db.execute("UPDATE outbox SET state = 'skipped', error = ? WHERE id = ?", (error, row_id))
+
+
+def release(db: Database, worker: str) -> None:
+    """Give back rows a worker claimed but did not send (clean shutdown)."""
+    db.execute("UPDATE outbox SET state = 'pending', claimed_by = NULL WHERE state = 'sending' AND claimed_by = ?",
+               (worker,))
+
+
+def pending_for(db: Database, chat_id: int | None = None) -> list[dict[str, Any]]:
+    where, params = ("AND chat_id = ?", [chat_id]) if chat_id is not None else ("", [])
+    return list(db.query(f"SELECT * FROM outbox WHERE state = 'pending' {where} ORDER BY id", params))
+
+
+def sent_recipients(db: Database, dedupe_key: str) -> list[int]:
+    """Chats that received an event (used to send edit and deletion follow-ups to the same people)."""
+    return [row[0] for row in db.execute("SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state IN "
+                                         "('pending', 'sending', 'sent')", (dedupe_key,)).fetchall()]

@@ -1,0 +1,144 @@
+"""Versioned schema migrations.  Each step runs once, in order, inside a transaction.
+
+Append new steps at the end; never edit a step that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial schema",
+        """
+        CREATE TABLE channels (
+            key TEXT PRIMARY KEY,            -- lower-case username, or id:<numeric id>
+            username TEXT,
+            tg_id INTEGER,
+            title TEXT,
+            lang TEXT,
+            role TEXT NOT NULL DEFAULT 'official',
+            last_message_id INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            last_error_at TEXT,
+            updated_at TEXT
+        );
+        CREATE TABLE statements (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            ext_id TEXT NOT NULL,
+            message_id INTEGER,
+            date TEXT,
+            text TEXT NOT NULL,
+            url TEXT,
+            lang TEXT,
+            grouped_id INTEGER,
+            forwarded_from TEXT,
+            media TEXT,
+            views INTEGER,
+            source TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            edited_at TEXT,
+            deleted_at TEXT,
+            ingested_at TEXT NOT NULL,
+            UNIQUE (channel, ext_id)
+        );
+        CREATE INDEX statements_date ON statements(date);
+        CREATE INDEX statements_grouped ON statements(channel, grouped_id) WHERE grouped_id IS NOT NULL;
+        CREATE TABLE statement_parts (   -- the messages a statement is made of (an album has several)
+            channel TEXT NOT NULL,
+            ext_id TEXT NOT NULL,
+            statement_id INTEGER NOT NULL REFERENCES statements(id),
+            text TEXT NOT NULL,
+            deleted_at TEXT,
+            PRIMARY KEY (channel, ext_id)
+        );
+        CREATE INDEX statement_parts_statement ON statement_parts(statement_id);
+        CREATE TABLE statement_versions (
+            statement_id INTEGER NOT NULL REFERENCES statements(id),
+            version INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (statement_id, version)
+        );
+        CREATE TABLE news (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,            -- outlet name
+            guid TEXT NOT NULL,
+            feed TEXT,
+            url TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            lang TEXT,
+            date TEXT,
+            ingested_at TEXT NOT NULL,
+            UNIQUE (source, guid)
+        );
+        CREATE INDEX news_date ON news(date);
+        CREATE UNIQUE INDEX news_source_url ON news(source, url) WHERE url IS NOT NULL;
+        CREATE TABLE matches (
+            statement_id INTEGER NOT NULL REFERENCES statements(id),
+            news_id INTEGER NOT NULL REFERENCES news(id),
+            score REAL NOT NULL,
+            method TEXT NOT NULL,
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (statement_id, news_id)
+        );
+        CREATE INDEX matches_news ON matches(news_id);
+        CREATE TABLE subscribers (
+            chat_id INTEGER PRIMARY KEY,
+            chat_type TEXT NOT NULL DEFAULT 'private',
+            title TEXT,
+            timezone TEXT,
+            digest_time TEXT,                -- HH:MM local time, NULL = no digest
+            active INTEGER NOT NULL DEFAULT 1,  -- 0 once the bot is blocked or kicked
+            paused INTEGER NOT NULL DEFAULT 0,
+            edit_followups INTEGER NOT NULL DEFAULT 1,
+            coverage_followups INTEGER NOT NULL DEFAULT 0,
+            empty_digest INTEGER NOT NULL DEFAULT 0,
+            last_digest_at TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE subscriptions (
+            chat_id INTEGER NOT NULL REFERENCES subscribers(chat_id),
+            kind TEXT NOT NULL CHECK (kind IN ('topic', 'keyword', 'channel')),
+            value TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, kind, value)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            dedupe_key TEXT NOT NULL,
+            chat_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            statement_id INTEGER,
+            text TEXT NOT NULL,
+            parse_mode TEXT,
+            photo BLOB,
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending, sending, sent, failed, skipped
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            sent_at TEXT,
+            message_ids TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (dedupe_key, chat_id)
+        );
+        CREATE INDEX outbox_pending ON outbox(state, not_before);
+        CREATE TABLE digests (
+            chat_id INTEGER NOT NULL,
+            local_date TEXT NOT NULL,        -- the subscriber's calendar day the digest is for
+            period_start TEXT,
+            period_end TEXT NOT NULL,
+            statements INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, local_date)
+        );
+        CREATE VIRTUAL TABLE statements_fts USING fts5(terms, tokenize = "unicode61 remove_diacritics 0");
+        CREATE VIRTUAL TABLE news_fts USING fts5(terms, tokenize = "unicode61 remove_diacritics 0");
+        CREATE VIRTUAL TABLE news_vocab USING fts5vocab(news_fts, row);
+        CREATE VIRTUAL TABLE statements_vocab USING fts5vocab(statements_fts, row);
+        """,
+    ),
+]

@@ -1,0 +1,111 @@
+"""JSON Lines files of statements or news, the batch format of `communique match` and `import`.
+
+Statements: {"id", "text", "date"?, "channel"?, "url"?, "lang"?}
+News:       {"id", "text", "title"?, "url"?, "source"?, "date"?, "lang"?}
+An invalid line stops the read with an error naming the file and the line number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from communique.errors import ImportFormatError
+from communique.models import NewsItem, Statement, channel_key
+
+
+def parse_date(value: Any) -> datetime | None:
+    """ISO 8601 text (a trailing Z allowed) or Unix seconds; naive times are taken as UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"date must be ISO 8601 text or Unix seconds, got {value!r}")
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ImportFormatError(path, f"cannot read ({exc.strerror or exc})") from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ImportFormatError(path, f"line {number}: not valid JSON ({exc.msg})") from exc
+                if not isinstance(record, dict):
+                    raise ImportFormatError(path, f"line {number}: expected a JSON object")
+                yield number, record
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(path, f"not UTF-8 text ({exc.reason})") from exc
+
+
+def _text_field(path: Path, number: int, record: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = record.get(name)
+    if value is None:
+        if required:
+            raise ImportFormatError(path, f"line {number}: missing field {name!r}")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and name == "id":
+        return str(value)
+    if not isinstance(value, str):
+        raise ImportFormatError(path, f"line {number}: field {name!r} must be a string")
+    return value
+
+
+def _date(path: Path, number: int, record: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_date(record.get("date"))
+    except ValueError as exc:
+        raise ImportFormatError(path, f"line {number}: bad date ({exc})") from exc
+
+
+def read_statements(path: Path) -> list[Statement]:
+    statements: list[Statement] = []
+    seen: set[tuple[str, str]] = set()
+    for number, record in _records(path):
+        ext_id = _text_field(path, number, record, "id", required=True)
+        assert ext_id is not None
+        text = _text_field(path, number, record, "text", required=True) or ""
+        channel_name = _text_field(path, number, record, "channel", required=False)
+        channel = channel_key(channel_name) if channel_name else path.stem.lower()
+        message_id = int(ext_id) if ext_id.isdigit() else None
+        if (channel, ext_id) in seen:
+            raise ImportFormatError(path, f"line {number}: id {ext_id!r} appears twice")
+        seen.add((channel, ext_id))
+        url = _text_field(path, number, record, "url", required=False)
+        statements.append(Statement(
+            channel=channel, ext_id=ext_id, text=text, date=_date(path, number, record),
+            url=url if url or not channel_name else None,
+            lang=_text_field(path, number, record, "lang", required=False),
+            message_id=message_id if channel_name else None, source="jsonl",
+        ))
+    return statements
+
+
+def read_news(path: Path) -> list[NewsItem]:
+    items: list[NewsItem] = []
+    for number, record in _records(path):
+        guid = _text_field(path, number, record, "id", required=True)
+        assert guid is not None
+        items.append(NewsItem(
+            source=_text_field(path, number, record, "source", required=False) or path.stem,
+            guid=guid,
+            text=_text_field(path, number, record, "text", required=True) or "",
+            title=_text_field(path, number, record, "title", required=False) or "",
+            url=_text_field(path, number, record, "url", required=False),
+            date=_date(path, number, record),
+            lang=_text_field(path, number, record, "lang", required=False),
+            feed=str(path),
+        ))
+    return items
