@@ -45,7 +45,7 @@ def load_json(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ImportFormatError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) - 1 else ""
+        hint = " (the file looks truncated)" if not raw.rstrip().endswith((b"}", b"]")) else ""
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ImportFormatError(path, f"not valid JSON: {exc.msg} at {where}{hint}") from exc
 

@@ -1,0 +1,36 @@
+"""Shared fixtures: a real SQLite store in a temporary file, the test configuration, the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fakebotapi import fake_bot_api  # noqa: F401  (re-exported fixture)
+from sqlite_utils import Database
+
+from communique.settings import Settings, load_settings
+from communique.store import open_db
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "config" / "samples"
+NOW = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "communique.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = open_db(db_path)
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The project's default configuration (channels, feeds, topics) as shipped in config/."""
+    return load_settings(ROOT / "config" / "communique.toml")

@@ -1,0 +1,111 @@
+"""Who gets what: a new statement becomes one alert per concerned chat, safely escaped, under 4096."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import NOW
+
+from communique.audience import Keyword, keyword_meets, statement_stems
+from communique.messages import MESSAGE_LIMIT, length, split_blocks
+from communique.models import NewsItem, Statement
+from communique.pipeline import ingest_news, ingest_statement
+from communique.render import NOT_YET_REPORTED, alert_text
+from communique.store.subscribers import ensure_subscriber, subscribe
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text"),
+    [
+        ("Белгород", "над территорией Белгородской области"),
+        ("беспилотник", "уничтожены 24 беспилотника"),
+        ("Хмеймим", "с авиабазы Хмеймим доставлено"),
+        ("الجيش", "وأعلن والجيش السوري"),
+        ("drone", "Air defences downed 24 drones"),
+        ("air defence", "the air defences of the region"),
+        ("Ёлкино", "в посёлке Елкино"),
+    ],
+)
+def test_a_keyword_meets_inflected_and_prefixed_forms(keyword, text):
+    assert keyword_meets(Keyword.parse(keyword), statement_stems(text))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text"),
+    [
+        ("war", "a warm welcome"),
+        ("Курск", "Курчатов и Курган"),
+        ("air defence", "the air was clear"),
+        ("ПВО", "ПВОСИ"),
+    ],
+)
+def test_a_keyword_does_not_meet_unrelated_words(keyword, text):
+    assert not keyword_meets(Keyword.parse(keyword), statement_stems(text))
+
+
+def _subscriber(db, chat_id, kind, value):
+    ensure_subscriber(db, chat_id, now=NOW)
+    subscribe(db, chat_id, kind, value, now=NOW)
+
+
+def _post(message_id: int, text: str) -> Statement:
+    return Statement(channel="mod_russia", ext_id=str(message_id), message_id=message_id, text=text,
+                     date=NOW - timedelta(hours=2), lang="ru")
+
+
+def test_only_concerned_subscribers_get_the_alert(db, settings):
+    _subscriber(db, 1, "topic", "air-defence")
+    _subscriber(db, 2, "keyword", "Белгород")
+    _subscriber(db, 3, "channel", "mid_russia")
+    _subscriber(db, 4, "topic", "syria")
+    outcome = ingest_statement(db, _post(100, "Над Белгородской областью сбиты 24 беспилотника"),
+                               settings=settings, now=NOW)
+    assert outcome.alerts == 2
+    assert sorted(r[0] for r in db.execute("SELECT chat_id FROM outbox")) == [1, 2]
+
+
+def test_alert_links_the_post_and_the_news_that_reports_it(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_news(db, NewsItem(source="Вести", guid="v1", title="Над Белгородской областью сбиты 24 беспилотника",
+                             text="Минобороны сообщило, что ПВО сбили 24 беспилотника над Белгородской областью.",
+                             url="https://vesti.example/1", date=NOW - timedelta(hours=1), lang="ru"),
+                settings=settings, now=NOW)
+    ingest_statement(db, _post(101, "Над территорией Белгородской области перехвачены и уничтожены 24 беспилотника"),
+                     settings=settings, now=NOW)
+    text = db.execute("SELECT text FROM outbox").fetchone()[0]
+    assert 'href="https://t.me/mod_russia/101"' in text
+    assert 'href="https://vesti.example/1"' in text and "Вести" in text
+
+
+def test_an_unreported_statement_says_so(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_statement(db, _post(102, "Заявление о переговорах в Женеве"), settings=settings, now=NOW)
+    assert NOT_YET_REPORTED in db.execute("SELECT text FROM outbox").fetchone()[0]
+
+
+def test_html_in_a_post_is_escaped_and_a_huge_post_fits_one_message():
+    statement = {"date": NOW.isoformat(), "text": "<script>alert(1)</script> A & B " + "слово " * 3000,
+                 "url": "https://t.me/mod_russia/1", "media": None}
+    news = [{"source": f"Outlet {i} <x>", "title": "T" * 500, "url": f"https://n.example/{i}?a=1&b=2",
+             "lang": "en", "delay_minutes": 40} for i in range(20)]
+    text = alert_text(statement, "Channel <b>", news, ["keyword:<i>"], ZoneInfo("Asia/Beirut"))
+    assert length(text) <= MESSAGE_LIMIT
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "Channel &lt;b&gt;" in text and 'href="https://n.example/0?a=1&amp;b=2"' in text
+
+
+def test_replaying_a_statement_queues_nothing_new(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_statement(db, _post(103, "Заявление"), settings=settings, now=NOW)
+    ingest_statement(db, _post(103, "Заявление"), settings=settings, now=NOW)
+    assert db["outbox"].count == 1
+
+
+def test_long_texts_split_between_blocks_never_mid_word():
+    blocks = [f"<b>Block {i}</b>\n" + " ".join(["word"] * 300) for i in range(10)]
+    messages = split_blocks(blocks)
+    assert len(messages) > 1 and all(length(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(m.startswith("<b>Block") for m in messages)
+    assert " ".join(messages).count("word") == 3000

@@ -1,0 +1,76 @@
+"""The `communique` command as a user runs it: demo, match, import and friendly errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SAMPLES
+
+from communique.cli import main
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch, tmp_path):
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "COMMUNIQUE_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env, no ./config: the bundled configuration is used
+
+
+def test_demo_prints_alerts_with_source_and_news_links_and_a_digest(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "https://t.me/mod_russia/" in out
+    assert "Reported by" in out
+    assert any(f"(https://{outlet}.example/" in out for outlet in ("samplewire", "vesti-sample"))
+    assert "No tracked outlet has reported this yet." in out
+    assert "daily digest" in out and "not yet reported" in out
+    assert "Going live" in out
+
+
+def test_match_prints_one_json_line_per_statement_best_first(capsys, tmp_path):
+    statements = tmp_path / "s.jsonl"
+    news = tmp_path / "n.jsonl"
+    statements.write_text(json.dumps({"id": "s1", "text": "Air defences downed 24 drones over Belgorod"}) + "\n"
+                          + json.dumps({"id": "s2", "text": "Prisoner exchange: 103 for 103"}) + "\n")
+    news.write_text("\n".join(json.dumps(n) for n in [
+        {"id": "n1", "title": "24 drones downed over Belgorod region", "text": "Air defences downed 24 drones."},
+        {"id": "n2", "title": "Russia and Ukraine exchange 103 prisoners", "text": "A prisoner exchange."},
+        {"id": "n3", "title": "Football results", "text": "Scores from the weekend."},
+    ]) + "\n")
+    assert main(["match", "--statements", str(statements), "--news", str(news), "--top", "2"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["statement_id"] for line in lines] == ["s1", "s2"]
+    assert lines[0]["matches"][0]["news_id"] == "n1" and lines[1]["matches"][0]["news_id"] == "n2"
+    assert all(0 <= m["score"] <= 1 for line in lines for m in line["matches"])
+    assert all(len(line["matches"]) <= 2 for line in lines)
+
+
+def test_match_reports_an_invalid_line_with_its_number(capsys, tmp_path):
+    statements = tmp_path / "s.jsonl"
+    statements.write_text('{"id": "s1", "text": "ok"}\n{"id": "s2", "text": \n')
+    assert main(["match", "--statements", str(statements), "--news", str(statements)]) == 2
+    assert "s.jsonl: line 2: not valid JSON" in capsys.readouterr().err
+
+
+def test_import_twice_reports_what_was_added_then_skipped(capsys, tmp_path):
+    export = str(SAMPLES / "mod_russia_export" / "result.json")
+    assert main(["import", "--db", str(tmp_path / "c.db"), export]) == 0
+    assert main(["import", "--db", str(tmp_path / "c.db"), export]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert "14 added, 0 already stored" in first and "0 added, 14 already stored" in second
+
+
+def test_run_without_credentials_names_the_missing_variables_and_points_to_the_demo(capsys):
+    assert main(["run", "--db", "x.db"]) == 2
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and "communique demo" in err
+    assert "Traceback" not in err
+
+
+def test_a_bad_config_file_exits_with_one_clear_line(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[digest]\ntime = "7 am"\n')
+    assert main(["--config", str(bad), "demo"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"communique: error: {bad}: digest.time: must be HH:MM, 24-hour (got '7 am')")

@@ -1,0 +1,115 @@
+"""`communique import`: exports, JSON Lines and feeds go in once; a broken file changes nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import NOW, SAMPLES
+
+from communique.errors import ImportFormatError
+from communique.importing import import_file
+
+EXPORT = SAMPLES / "mod_russia_export" / "result.json"
+
+
+def counts(db) -> dict[str, int]:
+    return {t: db[t].count for t in ("statements", "statement_versions", "news", "matches", "outbox")}
+
+
+def test_importing_the_same_export_twice_leaves_the_counts_unchanged(db, settings):
+    first = import_file(db, EXPORT, settings, now=NOW)
+    before = counts(db)
+    second = import_file(db, EXPORT, settings, now=NOW)
+    assert first.added > 10 and first.skipped == 0
+    assert second.added == 0 and second.skipped == first.added
+    assert counts(db) == before
+
+
+def test_export_posts_link_to_the_configured_channel_and_skip_service_messages(db, settings):
+    import_file(db, EXPORT, settings, now=NOW)
+    service_ids = {m["id"] for m in json.loads(EXPORT.read_text())["messages"] if m["type"] == "service"}
+    urls = [r[0] for r in db.execute("SELECT url FROM statements")]
+    assert service_ids and all(u.startswith("https://t.me/mod_russia/") for u in urls)
+    assert not {int(u.rsplit("/", 1)[1]) for u in urls} & service_ids
+
+
+def test_entity_parts_are_flattened_with_their_links(db, settings):
+    import_file(db, EXPORT, settings, now=NOW)
+    texts = [r[0] for r in db.execute("SELECT text FROM statements")]
+    assert any("(https://" in t for t in texts)  # a text_link keeps its address
+    assert all(not isinstance(t, list) and "{'type'" not in t for t in texts)
+
+
+def test_archive_import_does_not_alert_but_alert_import_does(db, settings):
+    db["subscribers"].insert({"chat_id": 5, "created_at": NOW.isoformat()})
+    db["subscriptions"].insert({"chat_id": 5, "kind": "channel", "value": "mod_russia", "created_at": NOW.isoformat()})
+    import_file(db, EXPORT, settings, now=NOW)
+    assert db["outbox"].count == 0
+    db.execute("DELETE FROM statements_fts")
+    for table in ("matches", "statement_versions", "statement_parts", "statements"):
+        db.execute(f"DELETE FROM {table}")
+    report = import_file(db, EXPORT, settings, now=NOW, alert=True)
+    assert report.alerts == report.added == db["outbox"].count
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (lambda text: text[: len(text) // 2], "not valid JSON"),
+        (lambda text: "[1, 2, 3]", "not a Telegram Desktop export"),
+        (lambda text: text.replace('"id": 1234567890', '"id": "x"', 1), "has no numeric 'id'"),
+        (lambda text: json.dumps({"name": "x", "id": 1, "messages": [{"type": "message", "id": 1, "text": 5,
+                                                                        "date_unixtime": "1"}]}), "'text' must be"),
+    ],
+)
+def test_a_broken_export_is_named_with_its_problem_and_changes_nothing(db, settings, tmp_path, content, problem):
+    broken = tmp_path / "result.json"
+    broken.write_text(content(EXPORT.read_text(encoding="utf-8")), encoding="utf-8")
+    before = counts(db)
+    with pytest.raises(ImportFormatError) as raised:
+        import_file(db, broken, settings, now=NOW)
+    assert str(broken) in str(raised.value) and problem in str(raised.value)
+    assert counts(db) == before
+
+
+def test_a_truncated_export_says_so(db, settings, tmp_path):
+    broken = tmp_path / "result.json"
+    broken.write_text(EXPORT.read_text(encoding="utf-8")[:5000], encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="looks truncated"):
+        import_file(db, broken, settings, now=NOW)
+
+
+def test_whole_account_exports_are_read_chat_by_chat(db, settings, tmp_path):
+    chat = json.loads(EXPORT.read_text(encoding="utf-8"))
+    account = tmp_path / "result.json"
+    account.write_text(json.dumps({"about": "export", "chats": {"list": [chat]}, "left_chats": {"list": []}}))
+    assert import_file(db, account, settings, now=NOW).added == db["statements"].count > 0
+
+
+def test_json_lines_need_to_say_what_they_hold_and_report_bad_lines(db, settings, tmp_path):
+    lines = tmp_path / "statements.jsonl"
+    lines.write_text('{"id": "s1", "text": "Заявление", "channel": "mod_russia"}\n{"id": "s2"}\n', encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="say which with --as"):
+        import_file(db, lines, settings, now=NOW)
+    with pytest.raises(ImportFormatError, match=r"line 2: missing field 'text'"):
+        import_file(db, lines, settings, now=NOW, as_kind="statements")
+    assert db["statements"].count == 0
+
+
+def test_feeds_import_as_news_with_html_stripped(db, settings, tmp_path):
+    report = import_file(db, SAMPLES / "feeds" / "wire_en.xml", settings, now=NOW)
+    assert report.kind == "news" and report.added == db["news"].count > 5
+    assert not any("<p>" in r[0] or "&amp;" in r[0] for r in db.execute("SELECT text FROM news"))
+    page = tmp_path / "page.xml"
+    page.write_text("<html><body><p>Not a feed</p></body></html>", encoding="utf-8")
+    with pytest.raises(ImportFormatError, match=r"page\.xml"):
+        import_file(db, page, settings, now=NOW)
+
+
+def test_an_unknown_file_type_is_refused_by_name(db, settings, tmp_path):
+    other = tmp_path / "notes.txt"
+    shutil.copy(EXPORT, other)
+    with pytest.raises(ImportFormatError, match=r"notes\.txt: unknown file type"):
+        import_file(db, other, settings, now=NOW)

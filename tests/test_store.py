@@ -1,0 +1,88 @@
+"""The store: one SQLite file in WAL mode, migrated once, idempotent on natural keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conftest import NOW
+
+from communique.models import Alert, NewsItem, Statement
+from communique.store import migrate, open_db
+from communique.store import outbox as ob
+from communique.store.news import upsert_news
+from communique.store.statements import last_message_id, mark_deleted, upsert_statement, versions
+
+
+def post(message_id: int, text: str, **extra) -> Statement:
+    return Statement(channel="mod_russia", ext_id=str(message_id), message_id=message_id, text=text,
+                     date=NOW - timedelta(hours=1), **extra)
+
+
+def test_store_is_a_wal_file_with_its_schema_version(db_path):
+    db = open_db(db_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] >= 1
+    assert migrate(db) == []  # a second start applies nothing
+    db.conn.close()
+
+
+def test_storing_the_same_post_twice_changes_nothing(db):
+    first = upsert_statement(db, post(10, "Сбиты 24 беспилотника"), now=NOW)
+    again = upsert_statement(db, post(10, "Сбиты 24 беспилотника"), now=NOW)
+    assert (first.outcome, again.outcome) == ("new", "unchanged")
+    assert first.id == again.id
+    assert db["statements"].count == 1
+    assert last_message_id(db, "mod_russia") == 10
+
+
+def test_a_changed_text_is_an_edit_that_keeps_every_version(db):
+    upsert_statement(db, post(11, "Сбиты 24 беспилотника"), now=NOW)
+    edited = upsert_statement(db, post(11, "Сбиты 25 беспилотников"), now=NOW + timedelta(minutes=5))
+    assert edited.outcome == "edited"
+    assert edited.previous_text == "Сбиты 24 беспилотника"
+    assert [v["text"] for v in versions(db, edited.id)] == ["Сбиты 24 беспилотника", "Сбиты 25 беспилотников"]
+
+
+def test_album_parts_become_one_statement(db):
+    first = upsert_statement(db, post(20, "Учения на Балтике", grouped_id=777), now=NOW)
+    second = upsert_statement(db, post(21, "", grouped_id=777), now=NOW)
+    third = upsert_statement(db, post(22, "Фото с полигона", grouped_id=777), now=NOW)
+    assert first.id == second.id == third.id
+    assert db["statements"].count == 1
+    assert db.execute("SELECT text FROM statements").fetchone()[0] == "Учения на Балтике\n\nФото с полигона"
+
+
+def test_deletion_marks_the_statement_and_keeps_its_text(db):
+    stored = upsert_statement(db, post(30, "Заявление"), now=NOW)
+    assert mark_deleted(db, "mod_russia", ["30"], now=NOW) == [stored.id]
+    row = db.execute("SELECT text, deleted_at FROM statements WHERE id = ?", (stored.id,)).fetchone()
+    assert row[0] == "Заявление" and row[1] is not None
+    assert mark_deleted(db, "mod_russia", ["30"], now=NOW) == []
+
+
+def test_news_is_stored_once_by_guid_url_or_near_identical_title(db):
+    item = NewsItem(source="Wire", guid="g1", title="Russia says air defences downed 24 drones overnight",
+                    text="...", url="https://wire.example/a", date=NOW)
+    assert upsert_news(db, item, now=NOW)[1] is True
+    assert upsert_news(db, item, now=NOW)[1] is False
+    same_url = NewsItem(source="Wire", guid="g2", title="Other", text="...", url="https://wire.example/a", date=NOW)
+    assert upsert_news(db, same_url, now=NOW)[1] is False
+    retitled = NewsItem(source="Wire", guid="g3", title="Russia says air defences downed 24 drones overnight.",
+                        text="...", url="https://wire.example/b", date=NOW)
+    assert upsert_news(db, retitled, now=NOW)[1] is False
+    other_outlet = NewsItem(source="Other", guid="g1", title="x", text="y", date=NOW)
+    assert upsert_news(db, other_outlet, now=NOW)[1] is True
+    assert db["news"].count == 2
+
+
+def test_outbox_holds_one_row_per_event_and_chat_and_claims_each_once(db):
+    alert = Alert("alert:mod_russia/1", 42, "<b>hi</b>")
+    assert ob.enqueue(db, alert, now=NOW) is True
+    assert ob.enqueue(db, alert, now=NOW) is False
+    first = ob.claim(db, "worker-a", now=NOW)
+    assert [r["chat_id"] for r in first] == [42]
+    assert ob.claim(db, "worker-b", now=NOW) == []  # already being sent by worker-a
+    taken_over = ob.claim(db, "worker-b", now=NOW + timedelta(minutes=10))  # worker-a died mid-send
+    assert [r["id"] for r in taken_over] == [first[0]["id"]]
+    ob.mark_sent(db, first[0]["id"], [1001], now=NOW)
+    assert ob.claim(db, "worker-c", now=NOW + timedelta(hours=1)) == []
