@@ -43,7 +43,8 @@ def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
     if not news:
         return f"<i>{NOT_YET_REPORTED}</i>"
     outlets = len({n["source"] for n in news})
-    head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}:</b>"
+    items = f" in {len(news)} items" if len(news) != outlets else ""
+    head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}{items}:</b>"
     lines = [news_line(n) for n in news[:MAX_NEWS_LINES]]
     if len(news) > MAX_NEWS_LINES:
         lines.append(f"… and {len(news) - MAX_NEWS_LINES} more")
