@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Iterable
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -65,57 +66,43 @@ def word_diff(old: str, new: str, *, limit: int = 1500) -> str:
 def split_blocks(blocks: list[str], limit: int = MESSAGE_LIMIT, *, separator: str = "\n\n") -> list[str]:
     """Pack HTML blocks into messages of at most `limit`; a block never straddles two messages.
 
-    A single block longer than the limit is cut at line or word boundaries between its tags:
-    callers keep each block's tags on one line so a cut never breaks an element.
+    A single block longer than the limit is cut at line, then word, boundaries: callers keep
+    each element's tags on one line so a cut never breaks an element.
     """
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        pieces = [block] if length(block) <= limit else _cut_block(block, limit)
-        for piece in pieces:
-            candidate = f"{current}{separator}{piece}" if current else piece
-            if length(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return messages
+    pieces = (piece for block in blocks for piece in _fit_units(block, limit, "\n"))
+    return _pack(pieces, limit, separator)
 
 
-def _cut_block(block: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    current = ""
-    for line in block.split("\n"):
-        units = [line] if length(line) <= limit else _cut_words(line, limit)
-        for unit in units:
-            candidate = f"{current}\n{unit}" if current else unit
-            if length(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = unit
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _cut_words(line: str, limit: int) -> list[str]:
-    pieces, current = [], ""
-    for word in line.split(" "):
+def _fit_units(text: str, limit: int, joiner: str) -> list[str]:
+    """`text` if it fits, else its lines (or words) packed into pieces that fit."""
+    if length(text) <= limit:
+        return [text]
+    if joiner == "\n":
+        return _pack((unit for line in text.split("\n") for unit in _fit_units(line, limit, " ")), limit, "\n")
+    words: list[str] = []
+    for word in text.split(" "):
         while length(word) > limit:  # one enormous "word": hard cut as a last resort
-            pieces.append(word[: limit // 2])
+            words.append(word[: limit // 2])
             word = word[limit // 2:]
-        candidate = f"{current} {word}" if current else word
+        words.append(word)
+    return _pack(words, limit, " ")
+
+
+def _pack(units: Iterable[str], limit: int, joiner: str) -> list[str]:
+    """Greedily join units with `joiner` into strings of at most `limit`."""
+    packed: list[str] = []
+    current = ""
+    for unit in units:
+        candidate = f"{current}{joiner}{unit}" if current else unit
         if length(candidate) <= limit:
             current = candidate
         else:
-            pieces.append(current)
-            current = word
+            if current:
+                packed.append(current)
+            current = unit
     if current:
-        pieces.append(current)
-    return pieces
+        packed.append(current)
+    return packed
 
 
 def strip_tags(text: str) -> str:
