@@ -80,6 +80,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from communique.store import transaction
+    from monitors.feed_state import describe, list_feeds, sync_feeds
+
+    settings = settings_from(args)
+    db = open_db(args.db)
+    with transaction(db):
+        sync_feeds(db, settings.feeds, now=datetime.now(UTC))
+    states = list_feeds(db, [f.url for f in settings.feeds])
+    for state in states:
+        print("\n".join(describe(state)))
+    if not states:
+        print("no feeds configured")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitors.feeds import poll_now, select_feeds
+
+    settings = settings_from(args)
+    results = asyncio.run(poll_now(settings, args.db, select_feeds(settings, args.feed)))
+    for result in results:
+        print(result.line())
+        for stored in result.new:
+            reports = f" (reports statement {', '.join(map(str, stored.reports))})" if stored.reports else ""
+            print(f"  + {stored.item.date:%Y-%m-%d %H:%M} {stored.item.title or stored.item.text[:80]}{reports}")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     secrets = Secrets.from_env()
     settings_from(args)
@@ -116,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
     demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")
+
+    add("feeds", cmd_feeds, "list the feeds: last success, last error, items, next poll")
+    poll = add("poll", cmd_poll, "poll the feeds now and print what they brought")
+    poll.add_argument("feed", nargs="?", metavar="FEED", help="only this feed: its URL or outlet, or part of either")
 
     add("run", cmd_run, "run the bot and the monitors")
     return parser

@@ -141,4 +141,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE VIRTUAL TABLE statements_vocab USING fts5vocab(statements_fts, row);
         """,
     ),
+    (
+        4,
+        "feed polling state",
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            outlet TEXT NOT NULL,
+            etag TEXT,                       -- validators for the next conditional request
+            last_modified TEXT,
+            last_success TEXT,               -- last poll that got a feed or a 304
+            last_error TEXT,
+            last_error_at TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,  -- consecutive failures (drives the backoff)
+            paused INTEGER NOT NULL DEFAULT 0,       -- 1 after repeated failures, until it recovers
+            next_poll TEXT,
+            items INTEGER NOT NULL DEFAULT 0         -- news items this feed has added to the store
+        );
+        """,
+    ),
 ]
