@@ -20,8 +20,9 @@ from telegram.ext import CallbackContext, JobQueue
 
 from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread
+from monitors.channel_state import AdminNotifier
 from monitors.feed_state import list_feeds
-from monitors.feeds import DEFAULT_POLICY, AdminNotifier, FeedPoller, PollPolicy, new_client
+from monitors.feeds import DEFAULT_POLICY, FeedPoller, PollPolicy, new_client
 
 log = logging.getLogger(__name__)
 # A chain must never break: a job that fires late (busy loop, suspended laptop) still runs.

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlite_utils import Database
 
 from communique.errors import ConfigError
-from communique.messages import esc
-from communique.models import Alert, NewsItem
+from communique.models import NewsItem
 from communique.pipeline import ingest_news
 from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread
-from communique.store.outbox import enqueue
+from monitors.channel_state import AdminNotifier, outbox_notifier
 from monitors.feed_parse import FeedError, parse_feed
 from monitors.feed_state import Backoff, FeedState, get_feed, record_failure, record_success, sync_feeds
 
@@ -36,7 +34,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Communique/0.1 (+feeds)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 MB = 1024 * 1024
-AdminNotifier = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,24 +135,20 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, *, etag: str | None = 
         raise FeedUnavailable(f"{type(exc).__name__}: {exc}") from None
 
 
-def queue_admin_notice(db: Database, admins: Sequence[int], key: str, text: str, *, now: datetime) -> int:
-    """Put a notice for each admin in the outbox (the bot delivers it); returns how many were queued."""
-    return sum(enqueue(db, Alert(key, admin, esc(text), kind="admin"), now=now) for admin in admins)
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 class FeedPoller:
-    """Polls the configured feeds into the store.  `notify_admins(text)`, if given, replaces the default
-    of queueing admin notices (feed paused, feed resumed) in the outbox for `settings.admins`."""
+    """Polls the configured feeds into the store.  Admin notices (feed paused, feed resumed) go to
+    `notify_admins(text)`; by default they are queued in the outbox for `settings.admins`."""
 
     def __init__(self, store: StoreThread, settings: Settings, client: httpx.AsyncClient, *,
                  policy: PollPolicy = DEFAULT_POLICY, notify_admins: AdminNotifier | None = None,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.store, self.settings, self.client, self.policy = store, settings, client, policy
-        self.notify_admins, self.clock = notify_admins, clock
+        self.notify_admins = notify_admins or outbox_notifier(store, settings, clock)
+        self.clock = clock
         self._gate = asyncio.Semaphore(policy.concurrency)
 
     async def sync(self) -> None:
@@ -193,10 +186,8 @@ class FeedPoller:
             log.warning("feed %s: %s", feed.outlet, warning)
         log.info("feed %s", result.line())
         if state.paused:
-            log.warning("feed %s (%s) answers again; resumed", feed.outlet, feed.url)
-            await self._tell_admins(f"feed-resumed:{feed.url}:{now.isoformat()}",
-                                    f"Feed {feed.outlet} ({feed.url}) answers again after {state.error_count} "
-                                    f"failures; polling resumed.")
+            await self.notify_admins(f"Feed {feed.outlet} ({feed.url}) answers again after {state.error_count} "
+                                     "failures; polling resumed.")
         return result
 
     async def _store(self, feed: FeedConfig, items: list[NewsItem], fetched: Fetched, *,
@@ -226,22 +217,11 @@ class FeedPoller:
         log.warning("feed %s (%s): %s (failure %d in a row; next try at %s)", feed.outlet, feed.url, error,
                     after.error_count, f"{after.next_poll:%Y-%m-%d %H:%M:%S} UTC" if after.next_poll else "?")
         if after.paused and not state.paused:
-            log.error("feed %s (%s) paused after %d failures in a row", feed.outlet, feed.url, after.error_count)
-            await self._tell_admins(
-                f"feed-paused:{feed.url}:{now.isoformat()}",
+            await self.notify_admins(
                 f"Feed {feed.outlet} ({feed.url}) is paused after {after.error_count} failures in a row. "
                 f"Last error: {error}. It is tried again every {_duration(self.policy.backoff.max_delay)} "
                 "and resumes by itself when it answers.")
         return PollResult(feed, "failed", error=error, paused=after.paused, next_poll=after.next_poll)
-
-    async def _tell_admins(self, key: str, text: str) -> None:
-        if self.notify_admins is not None:
-            await self.notify_admins(text)
-            return
-        if not self.settings.admins:
-            log.warning("no admins configured to tell: %s", text)
-            return
-        await self.store.run(queue_admin_notice, sorted(self.settings.admins), key, text, now=self.clock())
 
 
 def select_feeds(settings: Settings, name: str | None) -> tuple[FeedConfig, ...]:
