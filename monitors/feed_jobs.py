@@ -27,6 +27,7 @@ from monitors.feeds import DEFAULT_POLICY, FeedPoller, PollPolicy, new_client
 log = logging.getLogger(__name__)
 # A chain must never break: a job that fires late (busy loop, suspended laptop) still runs.
 _JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
+START_RETRY = 60  # seconds
 
 
 @dataclass(slots=True)
@@ -62,8 +63,13 @@ def schedule_feeds(job_queue: JobQueue, settings: Settings, store: StoreThread, 
         job_queue.run_once(poll_job, when=delay, data=feed, name=f"feed:{feed.url}", job_kwargs=_JOB_KWARGS)
 
     async def start_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-        await poller.sync()
-        states = {s.url: s for s in await store.run(list_feeds, [f.url for f in settings.feeds])}
+        try:
+            await poller.sync()
+            states = {s.url: s for s in await store.run(list_feeds, [f.url for f in settings.feeds])}
+        except Exception:  # the store is unavailable: try again rather than never poll
+            log.exception("feeds: could not read their state; trying again in %d s", START_RETRY)
+            job_queue.run_once(start_job, when=START_RETRY, name="feeds:start", job_kwargs=_JOB_KWARGS)
+            return
         for feed in settings.feeds:
             schedule(feed, states[feed.url].next_poll)
         log.info("polling %d feed(s)", len(settings.feeds))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import SAMPLES
 from fakebotapi import FakeBotAPI
 from feedsite import FeedSite, site_fixture  # noqa: F401  (the `site` fixture)
@@ -124,3 +125,23 @@ async def test_fifty_feeds_polled_at_once_never_stall_the_loop_and_the_bot_keeps
     assert max(gaps) < 0.2, f"the event loop stalled for {max(gaps):.3f} s"
     assert db.execute("SELECT count(*) FROM news").fetchone()[0] == 50 // 3 * 31 + 11 + 10
     assert all(len(site.requests_to(f"/f{n}.xml")) == 1 for n in range(50))
+
+
+async def test_a_store_that_cannot_be_opened_at_start_is_retried_instead_of_never_polling(
+        site: FeedSite, tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    feed = FeedConfig(site.serve("/f.xml", (FEEDS / "wire_en.xml").read_bytes()), "Wire")
+    store = StoreThread(tmp_path)  # a directory, not a database file
+    app = Application.builder().token("1:feeds-only").build()
+    assert app.job_queue is not None
+    jobs = schedule_feeds(app.job_queue, replace(settings, feeds=(feed,)), store, client_factory=client_factory())
+    await app.job_queue.start()
+    try:
+        await wait_until(lambda: any("trying again in 60 s" in r.getMessage() for r in caplog.records))
+        retry = jobs_by_name(app)
+    finally:
+        await app.job_queue.stop()
+        await jobs.aclose()
+        store.close()
+    start = retry["feeds:start"]
+    assert start is not None and timedelta(seconds=55) < start - datetime.now(UTC) <= timedelta(seconds=60)
+    assert site.requests_to("/f.xml") == []
