@@ -111,6 +111,24 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitors.main import run_monitor
+
+    asyncio.run(run_monitor(settings_from(args), Secrets.from_env(), args.db))
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitors.session import run_login
+
+    asyncio.run(run_login(settings_from(args), Secrets.from_env(), string_session=args.string))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     secrets = Secrets.from_env()
     settings_from(args)
@@ -151,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("feeds", cmd_feeds, "list the feeds: last success, last error, items, next poll")
     poll = add("poll", cmd_poll, "poll the feeds now and print what they brought")
     poll.add_argument("feed", nargs="?", metavar="FEED", help="only this feed: its URL or outlet, or part of either")
+
+    add("monitor", cmd_monitor, "watch the channels (Telethon or preview pages) without the bot")
+    login = add("login", cmd_login, "log the Telethon user client in and save its session", db=False)
+    login.add_argument("--string", action="store_true", help="print a string session for TELEGRAM_SESSION "
+                                                             "instead of writing the session file")
 
     add("run", cmd_run, "run the bot and the monitors")
     return parser

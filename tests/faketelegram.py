@@ -109,9 +109,9 @@ def service(channel_id: int, msg_id: int) -> types.MessageService:
 class FakeTelegram(MonitorClient):
     """A never-connected client; see the module docstring."""
 
-    def __init__(self, session: Any = None, **kwargs: Any) -> None:
-        super().__init__(session if session is not None else StringSession(), api_id=1, api_hash="x",
-                         sequential_updates=True, **kwargs)
+    def __init__(self, session: Any = None, api_id: int = 1, api_hash: str = "x", **kwargs: Any) -> None:
+        kwargs.setdefault("sequential_updates", True)
+        super().__init__(session if session is not None else StringSession(), api_id, api_hash, **kwargs)
         self.channels: dict[int, types.Channel] = {}
         self.history: dict[int, list[types.TypeMessage]] = {}
         self.unreadable: dict[int, type[errors.RPCError]] = {}

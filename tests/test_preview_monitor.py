@@ -1,0 +1,188 @@
+"""Watching channels without credentials: polling their preview pages into statements and alerts.
+
+The saved pages under tests/fixtures/preview are served by a loopback HTTP server that
+stands in for t.me (`[monitor] preview_base_url`); the store is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import NOW
+from faketelegram import offline  # noqa: F401 (fixture)
+from sqlite_utils import Database
+from test_preview import PreviewSite
+
+from communique.settings import Secrets, Settings, parse_settings
+from communique.store import StoreThread
+from communique.store.statements import advance_channel
+from communique.store.subscribers import ensure_subscriber, subscribe
+from monitors.main import plan_sources, start_channel_side
+from monitors.preview_monitor import PreviewMonitor
+
+pytestmark = pytest.mark.usefixtures("offline")
+LATEST, OLDER = "/s/mfa_bulletin", "/s/mfa_bulletin?before=120"  # configured usernames are lower-cased
+
+
+@pytest.fixture(scope="module")
+def running_site() -> Iterator[PreviewSite]:
+    server = PreviewSite()
+    runner = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    runner.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    runner.join()
+
+
+@pytest.fixture
+def site(running_site: PreviewSite) -> PreviewSite:
+    """The loopback t.me serving the MFA Bulletin's two pages, with an empty request log."""
+    running_site.routes.clear()
+    running_site.requests.clear()
+    running_site.page(LATEST, "page_latest.html")
+    running_site.page(OLDER, "page_older.html")
+    return running_site
+
+
+def settings_for(site: PreviewSite, *channels: dict[str, str], backfill: int = 3) -> Settings:
+    return parse_settings({"admins": [42], "monitor": {"backfill": backfill, "preview_base_url": site.base_url},
+                           "channel": list(channels) or [{"username": "MFA_Bulletin", "title": "MFA Bulletin",
+                                                          "language": "en", "source": "preview"}]})
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[StoreThread]:
+    thread = StoreThread(db_path)
+    yield thread
+    thread.close()
+
+
+@pytest.fixture
+def follower(db: Database) -> int:
+    ensure_subscriber(db, 100, now=NOW)
+    subscribe(db, 100, "channel", "mfa_bulletin", now=NOW)
+    return 100
+
+
+class Notes(list[str]):
+    async def __call__(self, text: str) -> None:
+        self.append(text)
+
+
+async def poll(settings: Settings, store: StoreThread, notes: Notes | None = None) -> int:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as http:
+        notify = Notes() if notes is None else notes
+        monitor = PreviewMonitor(settings, store, channels=settings.channels, notify_admins=notify, http=http,
+                                 clock=lambda: NOW)
+        return await monitor.poll_once()
+
+
+def stored(db: Database) -> dict[int, dict]:
+    return {r["message_id"]: r for r in db.query("SELECT * FROM statements ORDER BY message_id")}
+
+
+def alerts(db: Database) -> list[str]:
+    return [r["dedupe_key"] for r in db.query("SELECT dedupe_key FROM outbox WHERE kind = 'alert' ORDER BY id")]
+
+
+async def test_new_posts_on_the_preview_page_become_statements_and_alerts_in_order(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    advance_channel(db, "mfa_bulletin", 117)  # seen before: read on from post 117
+    settings = settings_for(site)
+    assert await poll(settings, store) == 8
+    posts = stored(db)
+    assert list(posts) == [118, 119, 120, 122, 123, 124, 127, 128]
+    assert "Statement on the Geneva & Vienna talks" in posts[120]["text"]
+    assert "read the full text (https://mfa.example.org/statements?id=5&lang=en)." in posts[120]["text"]
+    assert (posts[122]["text"], posts[122]["media"]) == ("", "photo")
+    assert posts[123]["forwarded_from"] == "Министерство обороны"
+    assert {p["source"] for p in posts.values()} == {"preview"}
+    assert alerts(db) == [f"alert:mfa_bulletin/{i}" for i in posts]
+    assert site.requests == [LATEST, OLDER]
+
+    assert await poll(settings, store) == 0  # the next poll finds nothing new and alerts nothing again
+    assert len(alerts(db)) == 8
+
+
+async def test_a_first_poll_keeps_the_latest_posts_without_alerting(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    assert await poll(settings_for(site, backfill=3), store) == 0
+    assert list(stored(db)) == [124, 127, 128]
+    assert alerts(db) == []
+    assert db.execute("SELECT last_message_id FROM channels WHERE key = 'mfa_bulletin'").fetchone()[0] == 128
+
+
+async def test_unexpected_markup_is_logged_as_a_warning_and_the_readable_posts_are_kept(
+        site: PreviewSite, store: StoreThread, db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    site.page(LATEST, "changed_markup.html")
+    advance_channel(db, "mfa_bulletin", 150)
+    notes = Notes()
+    await poll(settings_for(site), store, notes)
+    assert list(stored(db)) == [200, 202]
+    assert "preview of @mfa_bulletin: message block #2 has no data-post attribute" in caplog.text
+    assert notes == []
+
+
+async def test_an_unreadable_channel_is_reported_and_the_others_are_still_polled(
+        site: PreviewSite, store: StoreThread, db: Database) -> None:
+    site.status("/s/closed_ministry", 302, {"Location": "/closed_ministry"})
+    site.page("/s/empty_card", "channel_card.html")
+    advance_channel(db, "mfa_bulletin", 127)
+    notes = Notes()
+    settings = settings_for(site, {"username": "closed_ministry", "source": "preview"},
+                            {"username": "empty_card", "source": "preview"},
+                            {"username": "MFA_Bulletin", "source": "preview"})
+    await poll(settings, store, notes)
+    assert list(stored(db)) == [128]
+    assert len(notes) == 2
+    assert notes[0].startswith("Channel closed_ministry (@closed_ministry) cannot be read from its preview page: ")
+    assert "redirects to /closed_ministry, not to a preview page" in notes[0]
+    assert "no posts found" in notes[1]
+    assert "redirects" in db.execute("SELECT last_error FROM channels WHERE key = 'closed_ministry'").fetchone()[0]
+
+
+async def test_a_news_outlets_preview_posts_become_news_items(
+        site: PreviewSite, store: StoreThread, db: Database) -> None:
+    advance_channel(db, "mfa_bulletin", 123)
+    await poll(settings_for(site, {"username": "MFA_Bulletin", "title": "Bulletin", "role": "news"}), store)
+    assert stored(db) == {}
+    items = list(db.query("SELECT source, guid, url FROM news ORDER BY guid"))
+    assert items[0] == {"source": "Bulletin", "guid": "124", "url": "https://t.me/mfa_bulletin/124"}
+    assert [i["guid"] for i in items] == ["124", "127", "128"]
+
+
+def test_without_api_credentials_every_channel_is_read_from_its_preview_page() -> None:
+    settings = parse_settings({"channel": [{"username": "mod_russia"}, {"username": "mid_russia",
+                                                                        "source": "preview"}]})
+    assert plan_sources(settings, Secrets()) == ((), settings.channels)
+    telethon, preview = plan_sources(settings, Secrets(api_id=1, api_hash="x"))
+    assert ([c.key for c in telethon], [c.key for c in preview]) == (["mod_russia"], ["mid_russia"])
+
+
+async def test_the_channel_side_runs_on_preview_pages_alone_and_stops_cleanly(
+        site: PreviewSite, store: StoreThread, db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="monitors")
+    waits: list[float] = []
+    forever = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await forever.wait()
+
+    settings = settings_for(site, {"username": "MFA_Bulletin", "title": "MFA Bulletin"})  # source auto
+    side = await start_channel_side(settings, Secrets(), store, sleep=sleep)
+    for _ in range(200):
+        if waits:
+            break
+        await asyncio.sleep(0.01)
+    await side.stop()
+    assert waits == [settings.preview_interval]
+    assert list(stored(db)) == [124, 127, 128]
+    assert "watching 0 channel(s) with Telethon and 1 from preview pages" in caplog.text
