@@ -80,6 +80,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from communique.digest import enqueue_digest, plan_digest
+    from communique.messages import to_terminal
+    from communique.store.subscribers import get_subscriber
+
+    settings = settings_from(args)
+    db = open_db(args.db)
+    now = datetime.now(UTC)
+    sub = get_subscriber(db, args.chat)
+    if sub is None or not sub["active"]:
+        raise CommuniqueError(f"chat {args.chat}: no digest ({'no such subscriber' if sub is None else 'blocked'})")
+    if args.dry_run:
+        plan = plan_digest(db, args.chat, now=now, settings=settings, preview=True)
+        assert plan is not None
+        for text in plan.messages() or [f"(nothing to send: no new statements, and chat {args.chat} has not "
+                                        "asked for empty digests)"]:
+            print(f"{to_terminal(text)}\n{'-' * 40}")
+        if plan.chart:
+            print(f"[chart: statements per day, {len(plan.chart.days)} days, {len(plan.chart.series)} channel(s)]")
+        return 0
+    queued = enqueue_digest(db, args.chat, now=now, settings=settings)
+    if queued is None:
+        raise CommuniqueError(f"chat {args.chat} already had its digest today; --dry-run shows what is new since")
+    print(f"chat {args.chat}: {queued} digest message(s) queued; the running bot delivers them" if queued else
+          f"chat {args.chat}: nothing new, and it has not asked for empty digests: nothing queued")
+    return 0
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     from communique.store import transaction
     from monitors.feed_state import describe, list_feeds, sync_feeds
@@ -165,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
     demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")
+
+    digest = add("digest", cmd_digest, "build a chat's digest now: print it (--dry-run) or queue it as today's")
+    digest.add_argument("--chat", type=int, required=True, metavar="ID", help="the subscriber's chat id")
+    digest.add_argument("--dry-run", action="store_true", help="print the digest instead of queueing it")
 
     add("feeds", cmd_feeds, "list the feeds: last success, last error, items, next poll")
     poll = add("poll", cmd_poll, "poll the feeds now and print what they brought")

@@ -160,4 +160,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "digest: find statements by fetch, edit and deletion time",
+        """
+        CREATE INDEX statements_ingested ON statements(ingested_at);
+        CREATE INDEX statements_edited ON statements(edited_at) WHERE edited_at IS NOT NULL;
+        CREATE INDEX statements_deleted ON statements(deleted_at) WHERE deleted_at IS NOT NULL;
+        """,
+    ),
 ]

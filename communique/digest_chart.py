@@ -1,0 +1,90 @@
+"""The digest's chart: statements per day per followed channel over the last week, as a PNG.
+
+Rendered headless with matplotlib's Agg canvas (no pyplot, no display, no global backend).
+A digest carries a chart only when it says something: at least `MIN_DAYS` days with statements.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+MIN_DAYS = 3
+MAX_SERIES = 6  # more channels than this are summed into one "other channels" band
+WIDTH, HEIGHT, DPI = 7.2, 3.6, 100  # inches: a 720 x 360 pixel image
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f")
+_RENDER_LOCK = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """Per channel (display title), the number of statements on each of `days`."""
+
+    days: tuple[date, ...]
+    series: dict[str, tuple[int, ...]]
+
+    @property
+    def days_with_data(self) -> int:
+        return sum(1 for i in range(len(self.days)) if any(counts[i] for counts in self.series.values()))
+
+    @property
+    def enough(self) -> bool:
+        return self.days_with_data >= MIN_DAYS
+
+
+def count_by_day(items: Iterable[tuple[str, date]], days: Sequence[date]) -> ChartData:
+    """ChartData from (channel title, local day) pairs; days outside `days` are ignored.
+
+    Series are ordered by total, busiest channel first (it gets the first colour and the bottom band).
+    """
+    per_channel: dict[str, Counter[date]] = {}
+    wanted = set(days)
+    for channel, day in items:
+        if day in wanted:
+            per_channel.setdefault(channel, Counter())[day] += 1
+    ordered = sorted(per_channel.items(), key=lambda kv: (-kv[1].total(), kv[0]))
+    return ChartData(tuple(days), {name: tuple(c[d] for d in days) for name, c in ordered})
+
+
+def _bands(data: ChartData) -> list[tuple[str, tuple[int, ...]]]:
+    bands = list(data.series.items())
+    if len(bands) <= MAX_SERIES:
+        return bands
+    rest = bands[MAX_SERIES - 1:]
+    other = tuple(sum(counts[i] for _, counts in rest) for i in range(len(data.days)))
+    return [*bands[: MAX_SERIES - 1], (f"{len(rest)} other channels", other)]
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= 28 else name[:27] + "…"
+
+
+def render_chart(data: ChartData) -> bytes:
+    """A PNG of stacked daily bars, one colour per channel, with a legend to the right."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    with _RENDER_LOCK:
+        figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        positions = range(len(data.days))
+        bottom = [0] * len(data.days)
+        for (name, counts), colour in zip(_bands(data), COLOURS, strict=False):
+            axes.bar(positions, counts, bottom=bottom, width=0.8, color=colour, label=_label(name), linewidth=0)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        axes.set_xticks(list(positions), [d.strftime("%a %d") for d in data.days], fontsize=8)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.tick_params(axis="y", labelsize=8)
+        axes.set_title(f"Statements per day, last {len(data.days)} days", fontsize=10)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        figure.tight_layout()
+        out = io.BytesIO()
+        figure.savefig(out, format="png", dpi=DPI)
+    return out.getvalue()
