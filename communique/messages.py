@@ -38,8 +38,12 @@ def excerpt(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
+MAX_URL = 2048
+
+
 def link(url: str | None, label: str) -> str:
-    if not url:
+    """An HTML link; without a usable address (none, or absurdly long) just the label."""
+    if not url or len(url) > MAX_URL:
         return esc(label)
     return f'<a href="{esc(url)}">{esc(label)}</a>'
 

@@ -200,12 +200,18 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
         if ch.key in seen:
             raise ConfigError(f"{source}: channel[{i}]: {ch.key!r} is listed twice")
         seen.add(ch.key)
+    feeds = tuple(_feed(source, i, t) for i, t in enumerate(top.get("feed", list, [])))
+    urls: set[str] = set()
+    for i, feed in enumerate(feeds):
+        if feed.url in urls:
+            raise ConfigError(f"{source}: feed[{i}]: {feed.url!r} is listed twice")
+        urls.add(feed.url)
     topics = tuple(_topic(source, i, t) for i, t in enumerate(top.get("topic", list, [])))
     if len({t.name for t in topics}) != len(topics):
         top.fail("topic", "two topics share a name")
     return Settings(
         channels=channels,
-        feeds=tuple(_feed(source, i, t) for i, t in enumerate(top.get("feed", list, []))),
+        feeds=feeds,
         topics=topics,
         admins=frozenset(admins),
         digest_time=digest_time,

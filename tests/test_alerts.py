@@ -96,6 +96,13 @@ def test_html_in_a_post_is_escaped_and_a_huge_post_fits_one_message():
     assert "Channel &lt;b&gt;" in text and 'href="https://n.example/0?a=1&amp;b=2"' in text
 
 
+def test_an_absurdly_long_news_link_is_dropped_not_the_alert():
+    statement = {"date": NOW.isoformat(), "text": "Заявление", "url": "https://t.me/mod_russia/1", "media": None}
+    news = [{"source": "Outlet", "title": "Title", "url": "https://n.example/" + "a" * 5000, "lang": "en"}]
+    text = alert_text(statement, "Channel", news, [], ZoneInfo("UTC"))
+    assert "Outlet" in text and "aaaa" not in text and length(text) <= MESSAGE_LIMIT
+
+
 def test_replaying_a_statement_queues_nothing_new(db, settings):
     _subscriber(db, 1, "channel", "mod_russia")
     ingest_statement(db, _post(103, "Заявление"), settings=settings, now=NOW)

@@ -28,6 +28,8 @@ def test_the_shipped_configuration_is_valid(settings):
         ({"admins": ["alice"]}, "admins: must be a list of numeric Telegram user ids"),
         ({"topic": [{"name": "x"}]}, "topic[0].keywords: is required"),
         ({"chanel": []}, "chanel: unknown field"),
+        ({"feed": [{"url": "https://x", "outlet": "X"}, {"url": "https://x", "outlet": "Y"}]},
+         "feed[1]: 'https://x' is listed twice"),
     ],
 )
 def test_a_bad_field_is_named_with_the_problem(document, message):
