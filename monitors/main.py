@@ -26,10 +26,12 @@ from communique.store import StoreThread
 from monitors.channel_state import AdminNotifier, outbox_notifier
 from monitors.preview_monitor import PreviewMonitor
 from monitors.session import SessionProblem, build_client, explain, require_authorized, session_place
-from monitors.telethon_monitor import MonitorClient, TelethonMonitor
+from monitors.telethon_client import MonitorClient
+from monitors.telethon_monitor import TelethonMonitor
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+STABLE_AFTER = 60.0
 Sleep = Callable[[float], Awaitable[object]]
 
 
@@ -101,7 +103,12 @@ async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreT
 
 async def keep_watching(client: TelegramClient, monitor: TelethonMonitor, place: str, notify: AdminNotifier,
                         sleep: Sleep = asyncio.sleep) -> None:
-    """Stay connected: (re)connect with backoff, catch up, and receive updates until cancelled."""
+    """Stay connected: (re)connect with backoff, catch up, and receive updates until cancelled.
+
+    The wait before reconnecting doubles up to MAX_BACKOFF, and starts again from one
+    second once a connection has lasted a minute.
+    """
+    loop = asyncio.get_running_loop()
     delay = 1.0
     while True:
         try:
@@ -109,9 +116,11 @@ async def keep_watching(client: TelegramClient, monitor: TelethonMonitor, place:
                 await client.connect()
             await require_authorized(client, place)
             await monitor.start()
-            delay = 1.0
+            connected_at = loop.time()
             await client.run_until_disconnected()
             log.warning("Telegram connection closed; reconnecting")
+            if loop.time() - connected_at >= STABLE_AFTER:
+                delay = 1.0
         except SessionProblem as exc:
             await notify(f"Telethon channel monitoring stopped: {exc}")
             return

@@ -21,56 +21,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlite_utils import Database
 from telethon import TelegramClient, errors, events, utils
 from telethon.tl import types
 
-from communique.models import Statement
-from communique.pipeline import ingest_deletions, ingest_news, ingest_statement
+from communique.pipeline import ingest_deletions
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
 from communique.store.statements import advance_channel, last_message_id
 from monitors.channel_state import AdminNotifier, describe, note_channel, note_channel_error
+from monitors.telethon_client import MonitorClient, broken_reason, channel_target
 from monitors.telethon_convert import album_statements, group_albums, is_post, to_news_item, to_statement
+from monitors.telethon_ingest import store_edit, store_news, store_statements
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 100
-
-BROKEN_CHANNEL = (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelBannedError,
-                  errors.ChannelPublicGroupNaError, errors.ChatForbiddenError, errors.UsernameInvalidError,
-                  errors.UsernameNotOccupiedError, ValueError)
-
-
-class MonitorClient(TelegramClient):
-    """A TelegramClient that also tells its listeners when it has reconnected on its own.
-
-    Telethon reconnects silently after a network drop and has no public hook for it, so
-    this overrides the method its sender calls after reconnecting.
-    """
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.reconnect_listeners: list[Callable[[], None]] = []
-
-    async def _handle_auto_reconnect(self) -> None:
-        for listener in list(self.reconnect_listeners):
-            listener()
-        await super()._handle_auto_reconnect()
-
-
-def broken_reason(exc: BaseException) -> str:
-    """Why a channel cannot be read, in words an admin can act on."""
-    if isinstance(exc, errors.ChannelPrivateError):
-        return "it is private now, or this account was banned from it"
-    if isinstance(exc, errors.ChannelInvalidError | errors.ChannelBannedError | errors.ChannelPublicGroupNaError):
-        return "Telegram says the channel is invalid or banned"
-    if isinstance(exc, errors.ChatForbiddenError):
-        return "this account may not read it"
-    if isinstance(exc, errors.UsernameInvalidError):
-        return "the username is not valid"
-    if isinstance(exc, errors.UsernameNotOccupiedError | ValueError):
-        return f"Telegram does not know it (renamed or deleted?): {exc}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,28 +71,6 @@ class _CatchUp:
     """Queue marker: read every channel forward from the store's position."""
 
 
-def _store_statements(db: Database, statements: list[Statement], *, settings: Settings, now: datetime,
-                      alert: bool) -> int:
-    return sum(ingest_statement(db, st, settings=settings, now=now, alert=alert).alerts for st in statements)
-
-
-def _store_news(db: Database, parts: list[types.Message], watched: Watched, *, settings: Settings, now: datetime,
-                alert: bool) -> int:
-    cfg = watched.config
-    item = to_news_item(parts, channel=cfg.key, outlet=cfg.title, lang=cfg.language)
-    followups = ingest_news(db, item, settings=settings, now=now, notify=alert).followups if item else 0
-    advance_channel(db, cfg.key, max(m.id for m in parts))
-    return followups
-
-
-def _store_edit(db: Database, st: Statement, *, settings: Settings, now: datetime) -> str:
-    """An edit; one of a post older than the store's position and never stored is kept without an alert."""
-    known = db.execute("SELECT 1 FROM statement_parts WHERE channel = ? AND ext_id = ?",
-                       (st.channel, st.ext_id)).fetchone()
-    alert = known is not None or (st.message_id or 0) > last_message_id(db, st.channel)
-    return ingest_statement(db, st, settings=settings, now=now, alert=alert).outcome
-
-
 class TelethonMonitor:
     """Watches `channels` through `client` (connected and authorized by the caller)."""
 
@@ -141,6 +83,7 @@ class TelethonMonitor:
         self.notify_admins = notify_admins
         self.sleep, self.clock, self.album_delay = sleep, clock, album_delay
         self.watched: dict[int, Watched] = {}
+        self._behind: set[str] = set()  # channels whose last catch-up did not finish
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._started_at = clock()
@@ -172,8 +115,8 @@ class TelethonMonitor:
     async def stop(self, drain_timeout: float = 5.0) -> None:
         """Stop listening; finish queued work for up to `drain_timeout` seconds.
 
-        Work cut short is not lost: it is still in the channel's history, past the store's
-        position, and the next start's catch-up reads it.
+        New posts cut short are not lost: they are in the channel's history past the store's
+        position, and the next start's catch-up reads them (edits and deletions cut short are).
         """
         for callback, builder in self._handlers:
             self.client.remove_event_handler(callback, builder)
@@ -235,7 +178,7 @@ class TelethonMonitor:
             try:
                 await self._handle(job)
             except (errors.RPCError, OSError) as exc:
-                log.warning("could not handle %s (%s: %s); the next catch-up will retry",
+                log.warning("could not handle %s (%s: %s); the next catch-up will read what was missed",
                             type(job).__name__, type(exc).__name__, exc)
             except Exception:
                 log.exception("failed to handle %s", job)
@@ -250,27 +193,33 @@ class TelethonMonitor:
         watched = self.watched.get(getattr(job, "peer_id", 0))
         if watched is None:
             return
+        if watched.key in self._behind:  # its last catch-up failed: read the gap first, in order
+            await self._catch_up_channel(watched.config)
         if isinstance(job, _Post):
             await self._ingest(watched, job.parts, alert=True)
         elif isinstance(job, _Edit) and watched.config.role == "official":
             statement = to_statement(job.message, channel=watched.key, lang=watched.config.language)
             if statement is not None:
-                await self.store.run(_store_edit, statement, settings=self.settings, now=self.clock())
+                await self.store.run(store_edit, statement, settings=self.settings, now=self.clock())
         elif isinstance(job, _Deletion) and watched.config.role == "official":
             await self.store.run(ingest_deletions, watched.key, [str(i) for i in job.ids], settings=self.settings,
                                  now=self.clock())
 
     async def _ingest(self, watched: Watched, parts: list[types.Message], *, alert: bool) -> int:
-        if watched.config.role == "news":
-            return await self.store.run(_store_news, parts, watched, settings=self.settings, now=self.clock(),
-                                        alert=alert)
-        statements = album_statements(parts, channel=watched.key, lang=watched.config.language)
-        return await self.store.run(_store_statements, statements, settings=self.settings, now=self.clock(),
+        cfg = watched.config
+        if cfg.role == "news":
+            item = to_news_item(parts, channel=cfg.key, outlet=cfg.title, lang=cfg.language)
+            return await self.store.run(store_news, item, cfg.key, max(m.id for m in parts), settings=self.settings,
+                                        now=self.clock(), alert=alert)
+        statements = album_statements(parts, channel=cfg.key, lang=cfg.language)
+        return await self.store.run(store_statements, statements, settings=self.settings, now=self.clock(),
                                     alert=alert)
 
     # --- catch-up ----------------------------------------------------------------------
 
     async def _catch_up_channel(self, channel: ChannelConfig) -> None:
+        """Read one channel forward; if that fails, it stays behind and is retried before its next event."""
+        self._behind.add(channel.key)
         while True:
             try:
                 watched = await self._resolve(channel)
@@ -280,12 +229,13 @@ class TelethonMonitor:
                 else:
                     await self._read_forward(watched, after)
                 await self.store.run(note_channel, channel, now=self.clock(), tg_id=watched.peer.channel_id)
+                self._behind.discard(channel.key)
                 return
             except errors.FloodWaitError as exc:
                 log.warning("Telegram asks to wait %d s (FloodWait) while reading %s; waiting, then resuming",
                             exc.seconds, describe(channel))
                 await self.sleep(exc.seconds)
-            except BROKEN_CHANNEL as exc:
+            except (errors.RPCError, ValueError) as exc:  # this channel, not the connection (that is OSError)
                 await self._report_broken(channel, broken_reason(exc))
                 return
 
@@ -293,7 +243,7 @@ class TelethonMonitor:
         known = next((w for w in self.watched.values() if w.config == channel), None)
         if known is not None:
             return known
-        target = _target(channel)
+        target = channel_target(channel)
         peer = await self.client.get_input_entity(target)
         if not isinstance(peer, types.InputPeerChannel):
             raise ValueError(f"{target} is a {type(peer).__name__.removeprefix('InputPeer').lower()}, not a channel")
@@ -339,15 +289,9 @@ class TelethonMonitor:
             log.info("caught up %s: %d messages after id %d", describe(watched.config), seen, after)
 
     async def _report_broken(self, channel: ChannelConfig, reason: str) -> None:
-        text = f"Channel {describe(channel)} cannot be read: {reason}. It is skipped; the other channels are watched."
+        text = (f"Channel {describe(channel)} cannot be read: {reason}. It is skipped for now (tried again after a "
+                "reconnect and before its next post); the other channels are watched.")
         log.warning("%s", text)
         await self.store.run(note_channel_error, channel, reason, now=self.clock())
         await self.notify_admins(text)
 
-
-def _target(channel: ChannelConfig) -> str | types.PeerChannel:
-    """What to resolve: the username, else the numeric id (plain, or marked -100...)."""
-    if channel.username:
-        return channel.username
-    assert channel.tg_id is not None
-    return types.PeerChannel(utils.resolve_id(channel.tg_id)[0] if channel.tg_id < 0 else channel.tg_id)

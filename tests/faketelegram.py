@@ -14,6 +14,7 @@ handlers).  The `offline` fixture makes any non-loopback socket use fail the tes
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import os
@@ -28,7 +29,7 @@ from telethon.password import big_num_for_hash, compute_digest, num_bytes_for_ha
 from telethon.sessions import StringSession
 from telethon.tl import types
 
-from monitors.telethon_monitor import MonitorClient
+from monitors.telethon_client import MonitorClient
 
 SELF_ID = 777000111
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -122,17 +123,35 @@ class FakeTelegram(MonitorClient):
         self.me = types.User(id=SELF_ID, is_self=True, access_hash=99, first_name="Analyst", phone="79990000000")
         self.logged_in = True
         self.login_server: LoginServer | None = None
+        self._link: asyncio.Future[None] | None = None
 
     # -- no network ----------------------------------------------------------------
 
     async def connect(self) -> None:
-        """What a real connect leaves behind: a data centre and an auth key in the session."""
+        """What a real connect leaves behind: a data centre and an auth key in the session, a live link."""
         if self.session.auth_key is None:
             self.session.set_dc(2, "149.154.167.51", 443)
             self.session.auth_key = AuthKey(os.urandom(256))
+        self._link = asyncio.get_running_loop().create_future()
+
+    def is_connected(self) -> bool:
+        return self._link is not None and not self._link.done()
+
+    @property
+    def disconnected(self) -> asyncio.Future[None]:
+        if self._link is None:  # never connected: already "disconnected", as in Telethon
+            self._link = asyncio.get_running_loop().create_future()
+            self._link.set_result(None)
+        return asyncio.shield(self._link)
 
     async def disconnect(self) -> None:
-        return None
+        if self._link is not None and not self._link.done():
+            self._link.set_result(None)
+
+    def drop(self) -> None:
+        """The connection is lost for good (Telethon's own reconnect attempts failed)."""
+        assert self._link is not None
+        self._link.set_exception(ConnectionError("connection to Telegram lost"))
 
     # -- test helpers --------------------------------------------------------------
 

@@ -8,8 +8,9 @@ does.  The store is a real SQLite file.  Any non-loopback socket use fails the t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from communique.store import StoreThread
 from communique.store.statements import versions
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
 from monitors.channel_state import outbox_notifier
+from monitors.main import keep_watching
 from monitors.telethon_convert import album_statements, forwarded_from, media_kind, post_text, to_statement
 from monitors.telethon_monitor import TelethonMonitor
 
@@ -147,6 +149,7 @@ async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_t
     await telegram.delete_posts(MOD, [5, 6, 7])
     await monitor.idle()
     await monitor.stop()
+    assert telegram.list_event_handlers() == []
 
     drone, album = statements(db)
     assert len(statements(db)) == 2
@@ -303,7 +306,7 @@ async def test_a_flood_wait_in_the_middle_of_catch_up_waits_as_asked_and_loses_n
     await first.start()
     await first.idle()
     await first.stop()
-    telegram.history[MOD] += [post(MOD, i, f"Сводка {i}") for i in range(4, 254)]
+    telegram.history[MOD] += [post(MOD, i, f"Сводка {i}") for i in range(4, 154)]
     client = restarted(telegram)
     client.flood_at = {2: 37}  # the MoD's second page of history
     second = monitor_for(client, settings, store, clock, admin_notes)
@@ -311,8 +314,8 @@ async def test_a_flood_wait_in_the_middle_of_catch_up_waits_as_asked_and_loses_n
     await second.idle()
     await second.stop()
     assert clock.slept == [37]
-    assert [s["ext_id"] for s in statements(db)] == [str(i) for i in range(1, 254)]
-    assert outbox(db) == [(f"alert:mod_russia/{i}", 100, "alert") for i in range(4, 254)]
+    assert [s["ext_id"] for s in statements(db)] == [str(i) for i in range(1, 154)]
+    assert outbox(db) == [(f"alert:mod_russia/{i}", 100, "alert") for i in range(4, 154)]
 
 
 async def test_a_reconnect_catches_up_on_posts_missed_while_the_connection_was_down(
@@ -352,6 +355,71 @@ async def test_a_broken_channel_is_reported_to_the_admins_once_and_the_others_go
     errors_by_channel = dict(db.execute("SELECT key, last_error FROM channels").fetchall())
     assert errors_by_channel["mod_russia"] is None
     assert "private" in errors_by_channel["mid_russia"]
+
+
+async def test_a_lost_connection_is_retried_with_growing_waits_and_caught_up_after(
+        telegram: FakeTelegram, settings: Settings, store: StoreThread, clock: Clock, admin_notes: list[str],
+        db: Database, subscribers: None) -> None:
+    class Unreachable(FakeTelegram):
+        failures = 3
+
+        async def connect(self) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("network is unreachable")
+            await super().connect()
+
+    client = Unreachable()
+    client.channels, client.history = telegram.channels, telegram.history
+    telegram.history[MOD] = [post(MOD, 1, "Сводка 1")]
+    monitor = monitor_for(client, settings, store, clock, admin_notes)
+    watching = asyncio.create_task(keep_watching(client, monitor, "TELEGRAM_SESSION", monitor.notify_admins,
+                                                 clock.sleep))
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            await monitor.idle()
+            if condition():
+                return
+
+    await until(lambda: bool(statements(db)))
+    assert clock.slept == [1.0, 2.0, 4.0]
+    telegram.history[MOD].append(post(MOD, 2, "Сводка 2"))  # published while the connection is lost
+    client.drop()
+    await until(lambda: len(statements(db)) == 2)
+    watching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watching
+    await monitor.stop()
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0]
+    assert outbox(db) == [("alert:mod_russia/2", 100, "alert")]
+    assert admin_notes == []
+
+
+async def test_a_channel_that_could_not_be_read_catches_up_before_its_next_post(
+        telegram: FakeTelegram, settings: Settings, store: StoreThread, clock: Clock, admin_notes: list[str],
+        db: Database, subscribers: None) -> None:
+    telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 4)]
+    first = monitor_for(telegram, settings, store, clock, admin_notes)
+    await first.start()
+    await first.idle()
+    await first.stop()
+    telegram.history[MOD] += [post(MOD, 4, "Сводка 4"), post(MOD, 5, "Сводка 5")]
+    client = restarted(telegram)
+    client.unreadable[MOD] = errors.RpcCallFailError  # Telegram fails this channel's history for a while
+    monitor = monitor_for(client, settings, store, clock, admin_notes)
+    await monitor.start()
+    await monitor.idle()
+    assert admin_notes == ["Channel Минобороны России (@mod_russia) cannot be read: RpcCallFailError: Telegram is "
+                           "having internal issues, please try again later. (caused by GetHistoryRequest). It is "
+                           "skipped for now (tried again after a reconnect and before its next post); the other "
+                           "channels are watched."]
+    del client.unreadable[MOD]
+    await client.new_post(post(MOD, 6, "Сводка 6"))
+    await monitor.idle()
+    await monitor.stop()
+    assert outbox(db) == [(f"alert:mod_russia/{i}", 100, "alert") for i in (4, 5, 6)]
 
 
 async def test_the_offline_guard_stops_a_real_client_from_reaching_telegram() -> None:
