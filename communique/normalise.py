@@ -1,31 +1,46 @@
 """Text normalisation shared by indexing, querying and keyword subscriptions.
 
 `fold` makes spelling variants equal (Unicode NFKC, case folding, Arabic diacritics, tatweel
-and letter variants, Russian ё, URLs and punctuation); `terms` goes on to split words and
-reduce each to a stem chosen by its script, so that inflected forms meet:
-"Белгородской" and "Белгород", "والجيش" and "الجيش", "intercepted" and "intercepts".
+and letter variants, Hebrew points, Russian ё, URLs and punctuation; hashtags and @mentions are
+split at their capitals); `terms` goes on to split words and reduce each to a stem chosen by its
+script, so that inflected forms meet: "Брянской" and "Брянская", "والجيش" and "الجيش",
+"intercepted" and "intercepts".
+
+`index_terms` is what the matcher indexes and queries: the stems, plus a language-independent
+key for each name-like word, its consonant skeleton ("Белоусов", "Belousov" and "بيلاوسوف"
+all give `0blsb`), so that reports in another language or script still share evidence with
+the statement.  Numbers are kept as they are ("46", "320"), the other such evidence.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 import Stemmer
 
-_URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+|\b[\w.-]+\.(?:com|org|net|ru|ly|co|me)/\S*", re.IGNORECASE)
-_HASHTAG = re.compile(r"#(\w+)")
-_CAMEL = re.compile(r"(?<=[a-zа-яё])(?=[A-ZА-ЯЁ])")
+# pic.twitter.com links are often glued to the word before them ("#Iranpic.twitter.com/x").
+_GLUED_URL = re.compile(r"pic\.twitter\.com/\S*", re.IGNORECASE)
+_URL = re.compile(
+    r"(?:https?://|www\.|t\.me/)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|ru|ua|ly|co|me|io)/\S*",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"(?<![\w@#])[#@](\w+)")
+_CAMEL = re.compile(r"(?<=[a-zа-яёіїєґ])(?=[A-ZА-ЯЁІЇЄҐ])|(?<=[A-ZА-ЯЁІЇЄҐ])(?=[A-ZА-ЯЁІЇЄҐ][a-zа-яёіїєґ])"
+                    r"|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _HEBREW_MARKS = re.compile(r"[\u0591-\u05c7]")
 _WORD = re.compile(r"\w+")
-_ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
-                                 "ک": "ك", "ی": "ي", "ё": "е",
-                                 **{chr(0x0660 + d): str(d) for d in range(10)},
-                                 **{chr(0x06F0 + d): str(d) for d in range(10)}})
+_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
+                          "ک": "ك", "ی": "ي", "ё": "е", "_": " ",
+                          **{chr(0x0660 + d): str(d) for d in range(10)},
+                          **{chr(0x06F0 + d): str(d) for d in range(10)}})
 _HEBREW_FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
-_ARABIC_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "وب", "ول", "فب", "فل")
+_ARABIC_PREFIXES = ("وبال", "وكال", "فبال", "وال", "بال", "فال", "كال", "لل", "ال")
+_ARABIC_PARTICLES = "فبلك"  # "then", "with", "for", "like" written as one word with the next
+_ARABIC_SUFFIXES = ("تها", "هما", "كما", "ات", "ان", "ون", "ين", "يه", "ها", "هم", "نا", "ه", "ي", "ت")
 _HEBREW_PREFIXES = ("וה", "שה", "בה", "לה", "מה", "ה", "ו", "ב", "ל", "מ", "ש", "כ")
 _UKRAINIAN_ONLY = frozenset("іїєґ")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans("іїєґ", "ииег")
@@ -40,21 +55,64 @@ STOPWORDS = frozenset(
     של את על עם זה זו הוא היא הם אל כי לא גם או אשר""".split()
 )
 
+SKELETON_MARK = "0"
+"""Skeleton keys start with a zero, which no stem does (numbers lose their leading zeros)."""
+SCRIPT_MARK = "00"
+"""Each indexed text also holds "00" + the script most of its words are written in ("00cyrillic")."""
+SCRIPTS = ("latin", "cyrillic", "arabic", "hebrew", "other")
+SCRIPT_MARKS = tuple(SCRIPT_MARK + script for script in SCRIPTS)
+_MIN_SKELETON = 3
+
+# Consonant classes shared by the four scripts: labials b, velars k, dentals t, sibilants s,
+# j for "dzh"-like sounds.  Vowels and glides carry no evidence and are dropped, and so are h-like
+# sounds, which each script spells differently (Kharkiv/Харків/خاركيف, Hezbollah/Хезболла).
+_DIGRAPHS = (("sch", "s"), ("tch", "s"), ("dzh", "j"), ("kh", "h"), ("gh", "k"), ("ch", "s"), ("sh", "s"),
+             ("zh", "s"), ("ts", "s"), ("tz", "s"), ("ph", "b"), ("th", "t"), ("ck", "k"), ("dj", "j"),
+             ("дж", "j"))
+_CONSONANT_CLASS = str.maketrans(
+    {
+        **dict.fromkeys("bpfvw", "b"), **dict.fromkeys("kgqcx", "k"), **dict.fromkeys("td", "t"),
+        **dict.fromkeys("sz", "s"), "j": "j", "l": "l", "m": "m", "n": "n", "r": "r",
+        **dict.fromkeys("бпфв", "b"), **dict.fromkeys("кгґ", "k"), **dict.fromkeys("тд", "t"),
+        **dict.fromkeys("сзшщжчц", "s"), "л": "l", "м": "m", "н": "n", "р": "r",
+        **dict.fromkeys("بفپڤ", "b"), **dict.fromkeys("كقغگ", "k"), **dict.fromkeys("تدطضذث", "t"),
+        **dict.fromkeys("سصزشظ", "s"), "ج": "j", "ل": "l", "م": "m", "ن": "n", "ر": "r",
+        **dict.fromkeys("בפ", "b"), **dict.fromkeys("כקג", "k"), **dict.fromkeys("תטד", "t"),
+        **dict.fromkeys("סצזש", "s"), "ל": "l", "מ": "m", "נ": "n", "ר": "r",
+    }
+)
+_NOT_A_CLASS = re.compile(r"[^bkstjlmnr]")
+_REPEATS = re.compile(r"(.)\1+")
+
 
 @lru_cache(maxsize=8)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(language)
 
 
+def _split_tag(match: re.Match[str]) -> str:
+    """#AirDefence -> "AirDefence Air Defence": the tag as written and its words."""
+    tag = match.group(1)
+    words = _CAMEL.sub(" ", tag)
+    return tag if words == tag else f"{tag} {words}"
+
+
+def _clean(text: str) -> str:
+    """NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _URL.sub(" ", _GLUED_URL.sub(" ", text))
+    text = _TAG.sub(_split_tag, text)
+    text = _ARABIC_MARKS.sub("", text)
+    return _HEBREW_MARKS.sub("", text)
+
+
+def _fold_clean(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold().translate(_LETTERS)))
+
+
 def fold(text: str) -> str:
     """Lower-case, variant-free text with URLs and punctuation replaced by spaces."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _URL.sub(" ", text)
-    text = _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(1)), text)  # #AirDefence -> Air Defence
-    text = _ARABIC_MARKS.sub("", text)
-    text = _HEBREW_MARKS.sub("", text)
-    text = text.casefold().translate(_ARABIC_LETTERS)
-    return " ".join(_WORD.findall(text.replace("_", " ")))
+    return _fold_clean(_clean(text))
 
 
 def script_of(word: str) -> str:
@@ -92,23 +150,109 @@ def stem(word: str) -> str:
             word = word.translate(_UKRAINIAN_TO_RUSSIAN)
         return _stemmer("russian").stemWord(word)
     if script == "arabic":
-        return _stemmer("arabic").stemWord(_strip_prefix(word, _ARABIC_PREFIXES, 2))
+        return _arabic_stem(word)
     if script == "hebrew":
         return _strip_prefix(word.translate(_HEBREW_FINALS), _HEBREW_PREFIXES, 3)
     return word
 
 
+def _arabic_stem(word: str) -> str:
+    """A light stemmer: the article with its particles, one particle, then up to two suffixes.
+
+    Light stemming beats root extraction for matching news: "المسيرات" and "مسيرة" meet,
+    "وزارة" (ministry) does not turn into "زار" (visited).  The conjunction و is left to
+    `_stems`, which cannot tell it from a word's first letter and so keeps both readings.
+    """
+    stripped = _strip_prefix(word, _ARABIC_PREFIXES, 2)
+    if stripped == word and len(word) >= 5 and word[0] in _ARABIC_PARTICLES:
+        stripped = word[1:]
+    word = stripped
+    for _ in range(2):
+        suffix = next((s for s in _ARABIC_SUFFIXES if word.endswith(s) and len(word) - len(s) >= 3), None)
+        if suffix is None:
+            break
+        word = word[: -len(suffix)]
+    return word
+
+
 def terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """The stems of a text's words, in order, without stop words (unless asked to keep them)."""
-    words = fold(text).split()
-    if not keep_stopwords:
-        words = [w for w in words if w not in STOPWORDS]
-    return [stem(w) for w in words]
+    folded = fold(text)
+    if keep_stopwords:
+        return [stem(w) for w in folded.split()]
+    return _stems(folded)
+
+
+def _stems(folded: str) -> list[str]:
+    """Stems of the words that are not stop words.  An Arabic word that starts with و gives two:
+    as written and without the و, which is "and" in "والوزارة" but part of the word in "وزارة"."""
+    stems = []
+    for word in folded.split():
+        if word not in STOPWORDS:
+            stems.append(stem(word))
+            if word.startswith("و") and len(word) > 3 and script_of(word) == "arabic":
+                without = stem(word[1:])
+                if without != stems[-1]:
+                    stems.append(without)
+    return stems
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(word: str) -> str:
+    """A folded word's consonant skeleton: "белоусов", "belousov" and "بيلاوسوف" all give "blsb"."""
+    for digraph, sound in _DIGRAPHS:
+        if digraph in word:
+            word = word.replace(digraph, sound)
+    return _REPEATS.sub(r"\1", _NOT_A_CLASS.sub("", word.translate(_CONSONANT_CLASS)))
+
+
+def _name_like(word: str) -> bool:
+    """Capitalised Latin or Cyrillic words; every Arabic or Hebrew word (those scripts have no case)."""
+    first = word[0]
+    return first.isupper() or "\u0590" <= first <= "\u06ff"
+
+
+def _skeleton_keys(word: str) -> list[str]:
+    """Keys of one name-like folded word.  Arabic words lose their article or conjunction first;
+    a Hebrew word that may begin with a one-letter prefix gives a key with and one without it
+    ("בלאוסוב" is Belousov, "בבריאנסק" is "in Bryansk")."""
+    script = script_of(word)
+    if script == "arabic":
+        spellings = [_strip_prefix(word, _ARABIC_PREFIXES, 3)]
+    elif script == "hebrew":
+        word = word.translate(_HEBREW_FINALS)
+        spellings = list(dict.fromkeys((word, _strip_prefix(word, _HEBREW_PREFIXES, 3))))
+    else:
+        spellings = [word]
+    keys = [skeleton(spelling) for spelling in spellings]
+    # Place names take an adjective suffix in Russian and Ukrainian: "Саратовский" is also "Saratov".
+    keys += [key[:-2] for key in keys if key.endswith("sk")]
+    return [SKELETON_MARK + key for key in dict.fromkeys(keys) if len(key) >= _MIN_SKELETON]
+
+
+def dominant_script(stems: list[str]) -> str:
+    """The script most of the words are written in ('other' for none: only numbers, say)."""
+    counts = Counter(script_of(s) for s in stems if not s.isdigit())
+    counts.pop("other", None)
+    return max(counts, key=counts.__getitem__) if counts else "other"
+
+
+def index_terms(text: str) -> list[str]:
+    """Stems of the text's words, the skeleton keys of its name-like words, and its script mark."""
+    cleaned = _clean(text)
+    stems = _stems(_fold_clean(cleaned))
+    keys = []
+    for word in _WORD.findall(cleaned):
+        if len(word) > 2 and not word.isdigit() and _name_like(word):
+            folded = word.casefold().translate(_LETTERS)
+            if folded not in STOPWORDS:
+                keys += _skeleton_keys(folded)
+    return [*stems, *keys, SCRIPT_MARK + dominant_script(stems)]
 
 
 def index_text(title: str, text: str) -> str:
-    """What goes into an FTS5 row: the stems of title and body, space-separated."""
-    return " ".join(terms(f"{title}\n{text}" if title else text))
+    """What goes into an FTS5 row: the index terms of title and body, space-separated."""
+    return " ".join(index_terms(f"{title}\n{text}" if title else text))
 
 
 def numbers(text: str) -> set[str]:

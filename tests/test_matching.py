@@ -1,0 +1,175 @@
+"""Matching: which news items report an official statement, across spellings, inflections and scripts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import NOW, ROOT
+
+from communique.batch import match_all
+from communique.matching import COVERED_THRESHOLD, match_news, match_statements
+from communique.models import NewsItem, Statement
+from communique.normalise import fold, index_terms, skeleton, terms
+from communique.store import transaction
+from communique.store.news import upsert_news
+from communique.store.statements import upsert_statement
+
+CLAIMS = ROOT.parent / "shared" / "data" / "claims-en-dev"
+
+
+def meet(a: str, b: str) -> bool:
+    return bool(set(terms(a)) & set(terms(b)))
+
+
+# --- normalisation ----------------------------------------------------------------------------------
+
+
+def test_arabic_diacritics_tatweel_and_letter_variants_fold_away():
+    assert fold("مُسَيَّرة") == fold("مسيـــرة") == fold("مسيره")
+    assert fold("أعلنت إسرائيل") == fold("اعلنت اسرائيل")
+    assert fold("مستشفى") == fold("مستشفي")
+    assert fold("٤٦ مسيرة") == fold("46 مسيرة")
+
+
+def test_russian_yo_is_e_and_hebrew_points_fold_away():
+    assert fold("Самолёт, ЁЛКА") == "самолет елка"
+    assert fold("שָׁלוֹם") == fold("שלום")
+
+
+def test_russian_case_endings_meet():
+    assert terms("Брянской областью") == terms("Брянская область")
+    assert terms("беспилотников") == terms("беспилотники") == terms("беспилотника")
+
+
+def test_arabic_article_and_attached_particles_meet_the_bare_word():
+    for form in ("الجيش", "والجيش", "بالجيش", "للجيش"):
+        assert terms(form) == terms("جيش"), form
+    assert meet("بموسكو", "موسكو")
+    assert meet("المسيرات", "مسيرة")
+    assert meet("وأعلنت", "أعلنت")
+    # و is "and" in "ووزارة" but the first letter of "وزارة" (ministry): both readings are kept.
+    assert meet("ووزارة الدفاع", "وزارة")
+
+
+def test_hashtags_and_mentions_are_split_into_words_and_links_dropped():
+    assert {"air", "defenc"} <= set(terms("#AirDefence"))
+    assert {"elis", "stefanik"} <= set(terms("@EliseStefanik"))
+    assert {"donald", "trump"} <= set(terms("#DonaldJTrumpJr"))
+    assert fold("Watch https://t.me/mod_russia/123 pic.twitter.com/AbC #Iranpic.twitter.com/x") == "watch iran"
+
+
+def test_a_name_has_one_skeleton_in_latin_cyrillic_arabic_and_hebrew():
+    keys = [{t for t in index_terms(name) if t.startswith("0") and not t.startswith("00")}
+            for name in ("Belousov", "Белоусов", "بيلاوسوف", "בלאוסוב")]
+    assert set.intersection(*keys) == {"0" + skeleton("belousov")}
+    assert skeleton("kharkiv") == skeleton("харків") == skeleton("خاركيف") == skeleton("חרקוב")
+
+
+# --- the matcher over a real store ------------------------------------------------------------------
+
+STATEMENT = ("В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 46 украинских "
+             "беспилотных летательных аппаратов: 21 – над территорией Брянской области, 13 – над территорией "
+             "Курской области, 8 – над территорией Белгородской области.")
+REPORTS = {
+    "ru": NewsItem(source="ria", guid="r1", title="Над тремя областями ночью сбиты 46 беспилотников",
+                   text="Больше всего дронов, 21, уничтожено над Брянской областью, ещё 13 над Курской и 8 "
+                        "над Белгородской, сообщили в Минобороны.", date=NOW + timedelta(minutes=20)),
+    "en": NewsItem(source="wire", guid="e1", title="Russia says it downed 46 Ukrainian drones overnight",
+                   text="Air defences destroyed 46 drones: 21 over the Bryansk region, 13 over Kursk and 8 "
+                        "over Belgorod, the Defence Ministry said.", date=NOW + timedelta(minutes=40)),
+    "ar": NewsItem(source="gulf", guid="a1", title="الدفاع الروسية: إسقاط 46 مسيرة أوكرانية",
+                   text="قالت وزارة الدفاع الروسية إن الدفاعات الجوية دمرت 46 طائرة مسيرة، بينها 21 فوق "
+                        "بريانسك و13 فوق كورسك و8 فوق بيلغورود.", date=NOW + timedelta(hours=1)),
+}
+DISTRACTORS = [
+    NewsItem(source="ria", guid="r2", title="Над двумя регионами сбиты 29 беспилотников",
+             text="Беспилотники уничтожены над Брянской и Курской областями, сообщили в Минобороны.",
+             date=NOW + timedelta(hours=3)),
+    NewsItem(source="wire", guid="e2", title="EU agrees new rules on packaging waste",
+             text="European Union negotiators agreed on rules to cut packaging waste by 2030.",
+             date=NOW + timedelta(hours=2)),
+    NewsItem(source="gulf", guid="a2", title="السعودية تطلق تأشيرة سياحية إلكترونية لمواطني 12 دولة",
+             text="أعلنت المملكة إطلاق تأشيرة سياحية إلكترونية جديدة.", date=NOW + timedelta(hours=2)),
+]
+
+
+@pytest.fixture
+def archive(db):
+    ids = {}
+    with transaction(db):
+        for item in [*REPORTS.values(), *DISTRACTORS]:
+            ids[item.guid], _ = upsert_news(db, item, now=NOW)
+    return db, ids
+
+
+def test_reports_in_the_same_and_other_languages_are_found_first(archive):
+    db, ids = archive
+    found = [c.row_id for c in match_news(db, STATEMENT, date=NOW)]
+    assert found[0] == ids["r1"]
+    assert {ids["r1"], ids["e1"], ids["a1"]} <= set(found[:4])
+    assert ids["e2"] not in found[:4] and ids["a2"] not in found[:4]
+
+
+def test_only_the_reports_count_as_covering_the_statement(archive):
+    db, ids = archive
+    covered = {c.row_id for c in match_news(db, STATEMENT, date=NOW) if c.score >= COVERED_THRESHOLD}
+    assert covered == {ids["r1"], ids["e1"], ids["a1"]}
+    assert all(0.0 <= c.score <= 1.0 for c in match_news(db, STATEMENT, date=NOW))
+
+
+def test_news_outside_the_time_window_is_not_matched(archive):
+    db, ids = archive
+    week_later = match_news(db, STATEMENT, date=NOW - timedelta(days=7))
+    assert week_later == []
+    # A report stamped a little before the post (clock skew) still counts.
+    earlier = {c.row_id for c in match_news(db, STATEMENT, date=NOW + timedelta(minutes=90))}
+    assert {ids["r1"], ids["e1"], ids["a1"]} <= earlier
+
+
+def test_without_a_date_the_whole_archive_is_searched(archive):
+    db, ids = archive
+    assert match_news(db, STATEMENT)[0].row_id == ids["r1"]
+
+
+def test_a_news_item_finds_the_statement_it_reports(db):
+    with transaction(db):
+        stored = upsert_statement(db, Statement(channel="mod_russia", ext_id="1", text=STATEMENT, date=NOW), now=NOW)
+        upsert_statement(db, Statement(channel="mod_russia", ext_id="2", date=NOW,
+                                       text="Министр обороны провёл совещание по развитию флота."), now=NOW)
+    english = REPORTS["en"]
+    found = match_statements(db, english.title, english.text, date=english.date)
+    assert found[0].row_id == stored.id
+    assert found[0].score >= COVERED_THRESHOLD
+
+
+def test_text_without_any_indexed_word_matches_nothing(archive):
+    db, _ = archive
+    assert match_news(db, "зззз qqqq", date=NOW) == []
+    assert match_news(db, "", date=NOW) == []
+
+
+# --- quality on real data -------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not CLAIMS.exists(), reason="shared claims-en-dev data set not present")
+def test_claims_dev_set_reaches_map_at_5_of_0_85():
+    from monitors.jsonl import read_news, read_statements
+
+    statements = read_statements(CLAIMS / "statements.jsonl")
+    news = read_news(CLAIMS / "news.jsonl")
+    relevant: dict[str, set[str]] = {}
+    for line in (CLAIMS / "qrels.tsv").read_text().splitlines():
+        statement_id, news_id, *_ = line.split("\t")
+        relevant.setdefault(statement_id, set()).add(news_id)
+    precisions = []
+    for result in match_all(statements, news, top=5):
+        wanted = relevant.get(str(result["statement_id"]), set())
+        hits, total = 0, 0.0
+        for rank, match in enumerate(result["matches"], 1):
+            if match["news_id"] in wanted:
+                hits += 1
+                total += hits / rank
+        precisions.append(total / min(len(wanted), 5) if wanted else 0.0)
+    assert sum(precisions) / len(precisions) >= 0.85
+
