@@ -241,6 +241,20 @@ async def test_a_news_channel_gives_news_items_not_statements(
     assert item == {"source": "ТАСС", "guid": "501", "url": "https://t.me/tass_agency/501", "lang": "ru"}
 
 
+async def test_a_channel_configured_by_numeric_id_is_watched_under_its_id(
+        telegram: FakeTelegram, store: StoreThread, clock: Clock, admin_notes: list[str], db: Database) -> None:
+    settings = parse_settings({"channel": [{"id": MID, "title": "МИД России"}]})
+    monitor = monitor_for(telegram, settings, store, clock, admin_notes)
+    await monitor.start()
+    await monitor.idle()
+    await telegram.new_post(post(MID, 8, "Брифинг официального представителя"))
+    await monitor.idle()
+    await monitor.stop()
+    [statement] = statements(db, f"id:{MID}")
+    assert statement["url"] == f"https://t.me/c/{MID}/8"
+    assert admin_notes == []
+
+
 # --- catch-up ------------------------------------------------------------------------------
 
 
