@@ -1,0 +1,110 @@
+"""Telegram's send limits as true sliding windows.
+
+At most `overall` messages per `overall_window` seconds in all, `per_chat` per `chat_window`
+to one chat, and `per_group` per `group_window` to one group (chat id < 0).  A send is
+admitted when, counting it, no window of that length holds more sends than its limit, so
+there are no bursts (a token bucket, such as PTB's AIORateLimiter, lets a full bucket go at once).
+
+Send times are recorded when a send is admitted, on the event loop's clock; a check and the
+record happen without an `await` in between, so concurrent tasks never overbook a window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    overall: int = 30
+    overall_window: float = 1.0
+    per_group: int = 20
+    group_window: float = 60.0
+    per_chat: int = 1
+    chat_window: float = 1.0
+    # Each window is held this fraction longer than Telegram's: requests reach the server with
+    # some jitter after we admit them, and Telegram's clock is not ours.
+    margin: float = 0.03
+
+    def scaled(self, factor: float) -> Limits:
+        """The same counts over windows `factor` times shorter (for tests and benchmarks)."""
+        return replace(self, overall_window=self.overall_window / factor, group_window=self.group_window / factor,
+                       chat_window=self.chat_window / factor)
+
+    def chat_rules(self, chat_id: int) -> list[tuple[int, float]]:
+        """(count, window) pairs that apply to one chat, windows including the safety margin."""
+        rules = [(self.per_chat, self.chat_window)]
+        if chat_id < 0:
+            rules.append((self.per_group, self.group_window))
+        return [(count, window * (1 + self.margin)) for count, window in rules]
+
+
+def _wait(times: deque[float], count: int, window: float, now: float) -> float:
+    """Seconds until one more send fits: the count-th most recent send must have left the window."""
+    if len(times) < count:
+        return 0.0
+    return max(0.0, times[-count] + window - now)
+
+
+class SlidingWindowLimiter:
+    """Admits sends under `Limits`; `pause` holds a chat (and everyone) after a 429."""
+
+    def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        # Only the most recent `count` sends of a window decide the next one, so the deques stay short.
+        self._overall: deque[float] = deque(maxlen=limits.overall)
+        self._chats: dict[int, deque[float]] = {}
+        self._paused_until: dict[int | None, float] = {}
+        self._recorded = 0
+
+    def chat_delay(self, chat_id: int) -> float:
+        """Seconds until this chat's own limits (and any pause) allow a send, ignoring the overall limit."""
+        now = self.clock()
+        times = self._chats.get(chat_id, deque())
+        waits = [_wait(times, count, window, now) for count, window in self.limits.chat_rules(chat_id)]
+        waits.append(self._paused_until.get(chat_id, now) - now)
+        return max(0.0, *waits)
+
+    def delay(self, chat_id: int) -> float:
+        """Seconds until a send to `chat_id` is admitted under every limit."""
+        now = self.clock()
+        overall = _wait(self._overall, self.limits.overall, self.limits.overall_window * (1 + self.limits.margin),
+                        now)
+        return max(overall, self._paused_until.get(None, now) - now, self.chat_delay(chat_id))
+
+    def try_acquire(self, chat_id: int) -> bool:
+        """Record a send to `chat_id` now if every limit admits it."""
+        if self.delay(chat_id) > 0:
+            return False
+        now = self.clock()
+        self._overall.append(now)
+        self._chats.setdefault(chat_id, deque(maxlen=max(self.limits.per_chat, self.limits.per_group))).append(now)
+        self._recorded += 1
+        if self._recorded % 1000 == 0:
+            self._forget_idle(now)
+        return True
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait until a send to `chat_id` is admitted, and record it."""
+        while not self.try_acquire(chat_id):
+            await asyncio.sleep(self.delay(chat_id))
+
+    def pause(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 with retry_after: nothing goes out for `seconds`, to this chat or any other."""
+        until = self.clock() + seconds
+        for key in (chat_id, None):
+            self._paused_until[key] = max(until, self._paused_until.get(key, until))
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop chats whose sends have all left their windows, and pauses that are over."""
+        for chat in list(self._chats):
+            longest = max(window for _, window in self.limits.chat_rules(chat))
+            if self._chats[chat][-1] < now - longest:
+                del self._chats[chat]
+        for key in [key for key, until in self._paused_until.items() if until < now]:
+            del self._paused_until[key]

@@ -1,0 +1,71 @@
+"""The sliding-window limiter admits Telegram's counts per window, never a burst beyond them."""
+
+from __future__ import annotations
+
+from bot.ratelimit import Limits, SlidingWindowLimiter
+
+EXACT = Limits(margin=0.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admitted_at(limiter: SlidingWindowLimiter, clock: Clock, chats: list[int]) -> list[float]:
+    """Send to each chat in turn as soon as the limiter admits it; returns the send times."""
+    times = []
+    for chat in chats:
+        clock.now += limiter.delay(chat)
+        assert limiter.try_acquire(chat)
+        times.append(round(clock.now - 1000.0, 6))
+    return times
+
+
+def test_thirty_a_second_overall_in_a_true_sliding_window() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(EXACT, clock)
+    times = admitted_at(limiter, clock, list(range(1, 91)))
+    assert times[:30] == [0.0] * 30
+    assert times[30:60] == [1.0] * 30 and times[60:] == [2.0] * 30
+    # No window of one second ever holds more than 30, wherever it starts.
+    assert all(sum(1 for t in times if start <= t < start + 1.0) <= 30 for start in times)
+
+
+def test_one_a_second_to_a_chat_and_twenty_a_minute_to_a_group() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(EXACT, clock)
+    assert admitted_at(limiter, clock, [5] * 3) == [0.0, 1.0, 2.0]
+    clock.now = 2000.0
+    group = admitted_at(limiter, clock, [-100] * 21)
+    assert [round(t - 1000.0) for t in group[:20]] == list(range(20))
+    assert round(group[20] - 1000.0) == 60  # the 21st waits for the first to leave the minute
+
+
+def test_another_chat_is_not_held_up_by_a_busy_one() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(EXACT, clock)
+    assert limiter.try_acquire(5)
+    assert not limiter.try_acquire(5)
+    assert limiter.try_acquire(6)
+    assert limiter.chat_delay(5) == 1.0 and limiter.chat_delay(7) == 0.0
+
+
+def test_a_429_pauses_every_chat_for_retry_after() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(EXACT, clock)
+    limiter.pause(5, 3.0)
+    assert limiter.delay(5) == 3.0 and limiter.delay(6) == 3.0
+    assert limiter.chat_delay(5) == 3.0 and limiter.chat_delay(6) == 0.0
+    clock.now += 3.0
+    assert limiter.try_acquire(6)
+
+
+def test_the_margin_widens_every_window_and_scaling_shortens_them() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(Limits(margin=0.1).scaled(10), clock)
+    assert admitted_at(limiter, clock, [5, 5]) == [0.0, 0.11]
+    assert Limits().scaled(10).group_window == 6.0
