@@ -157,6 +157,15 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bot(args: argparse.Namespace) -> int:
+    from bot.app import run_bot
+
+    settings = settings_from(args)
+    secrets = Secrets.from_env()
+    secrets.require_bot()
+    return run_bot(settings, secrets, args.db)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     secrets = Secrets.from_env()
     settings_from(args)
@@ -207,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--string", action="store_true", help="print a string session for TELEGRAM_SESSION "
                                                              "instead of writing the session file")
 
+    add("bot", cmd_bot, "run the subscriber bot alone: commands and alert delivery (long polling)")
     add("run", cmd_run, "run the bot and the monitors")
     return parser
 

@@ -1,0 +1,171 @@
+"""Building and running the bot: the PTB Application, its start-up and shutdown, and the delivery loop.
+
+`communique bot` calls `run_bot`; `communique run` builds the same Application with
+`build_application(..., on_startup=[...], on_shutdown=[...])` to start the monitors and job-queue
+jobs in the same event loop, then runs it with `serve`.
+
+Lifecycle (what `serve` does, in PTB's order): initialize (getMe: a wrong token or an unreachable
+server stops here with `BotUnavailable`) -> post_init (command menu and description, best effort;
+the delivery loop; the `on_startup` hooks) -> polling -> start (handlers, job queue) ... stop
+-> post_stop (the delivery loop finishes what is on the wire) -> shutdown -> post_shutdown
+(the `on_shutdown` hooks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from telegram import BotCommandScopeChat, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder, Defaults
+
+from bot import redact
+from bot.context import DELIVERY, SECRETS, SETTINGS, STORE
+from bot.delivery import Delivery, DeliveryOptions
+from bot.handlers import menu, register
+from communique.errors import CommuniqueError
+from communique.settings import Secrets, Settings
+from communique.store import StoreThread
+
+log = logging.getLogger("communique.bot")
+App = Application[Any, Any, Any, Any, Any, Any]
+Hook = Callable[[App], Awaitable[None]]
+ALLOWED_UPDATES = ["message", "callback_query"]
+DESCRIPTION = ("Alerts when official channels (ministries, governments) post, with the news outlets that have "
+               "reported each statement, or a note that none has yet. Subscribe to topics, keywords or channels; "
+               "get a daily digest at your hour.")
+SHORT_DESCRIPTION = "Official statements, and whether the news has picked them up."
+
+
+class BotUnavailable(CommuniqueError):
+    """The Bot API refused the token or could not be reached; the bot cannot start."""
+
+
+def build_application(settings: Settings, secrets: Secrets, store: StoreThread, *,
+                      on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = (),
+                      delivery: DeliveryOptions | None = None) -> App:
+    """The bot's Application, handlers registered; `on_startup` hooks run after the bot is set up
+    (the job queue exists, polling has not begun), `on_shutdown` hooks after it has shut down."""
+    token = secrets.require_bot()
+    redact.install(token)
+    builder = (ApplicationBuilder().token(token)
+               .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+               .post_init(lambda app: _post_init(app, on_startup))
+               .post_stop(_post_stop)
+               .post_shutdown(lambda app: _post_shutdown(app, on_shutdown)))
+    if secrets.bot_api_url:
+        base = secrets.bot_api_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(_file_url(base))
+    application = builder.build()
+    application.bot_data.update({SETTINGS: settings, SECRETS: secrets, STORE: store,
+                                 DELIVERY: Delivery(application.bot, store, delivery)})
+    register(application)
+    return application
+
+
+def _file_url(base_url: str) -> str:
+    """`http://host:8081/bot` -> `http://host:8081/file/bot`, as a self-hosted Bot API server serves files."""
+    head, _, tail = base_url.rpartition("/")
+    return f"{head}/file/{tail}"
+
+
+async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
+    await set_up_profile(application)
+    application.bot_data[DELIVERY].start()
+    for hook in hooks:
+        await hook(application)
+
+
+async def set_up_profile(application: App) -> None:
+    """The command menu (admins also see theirs) and the description; failures are logged, not fatal."""
+    settings: Settings = application.bot_data[SETTINGS]
+    bot = application.bot
+    calls: list[tuple[str, Awaitable[Any]]] = [
+        ("command menu", bot.set_my_commands(menu())),
+        ("description", bot.set_my_description(DESCRIPTION)),
+        ("short description", bot.set_my_short_description(SHORT_DESCRIPTION)),
+    ]
+    calls += [(f"admin menu for {admin}", bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(admin)))
+              for admin in sorted(settings.admins)]
+    for what, call in calls:
+        try:
+            await call
+        except TelegramError as exc:
+            log.warning("could not set the bot's %s (%s); serving anyway", what, exc)
+
+
+async def _post_stop(application: App) -> None:
+    await application.bot_data[DELIVERY].stop()
+
+
+async def _post_shutdown(application: App, hooks: Sequence[Hook]) -> None:
+    for hook in hooks:
+        await hook(application)
+
+
+async def serve(application: App, stop: asyncio.Event) -> None:
+    """Run the bot (long polling) until `stop` is set, then shut everything down in order."""
+    try:
+        await application.initialize()
+    except InvalidToken as exc:
+        raise BotUnavailable("the Bot API server refused TELEGRAM_BOT_TOKEN (wrong or revoked token; "
+                             "get one from @BotFather)") from exc
+    except NetworkError as exc:
+        raise BotUnavailable(f"cannot reach the Bot API server at {_server(application)}: {exc}") from exc
+    except TelegramError as exc:
+        raise BotUnavailable(f"the Bot API server at {_server(application)} refused to start the bot: {exc}") \
+            from exc
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await application.start()
+        log.info("bot @%s is serving", application.bot.username)
+        await stop.wait()
+    finally:
+        await _shut_down(application)
+
+
+async def _shut_down(application: App) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    if application.post_stop:
+        await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
+
+
+def _server(application: App) -> str:
+    """The Bot API server's address without the token."""
+    return application.bot.base_url.rpartition("/bot")[0] or "the Bot API"
+
+
+def run_bot(settings: Settings, secrets: Secrets, db_path: str | Path, *, on_startup: Sequence[Hook] = (),
+            on_shutdown: Sequence[Hook] = (), delivery: DeliveryOptions | None = None) -> int:
+    """`communique bot`: serve until SIGINT or SIGTERM; returns the exit status."""
+    store = StoreThread(db_path)
+    try:
+        application = build_application(settings, secrets, store, on_startup=on_startup, on_shutdown=on_shutdown,
+                                         delivery=delivery)
+        asyncio.run(_serve_until_signalled(application))
+    finally:
+        store.close()
+    return 0
+
+
+async def _serve_until_signalled(application: App) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(application, stop)

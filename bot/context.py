@@ -1,0 +1,45 @@
+"""What the bot's handlers share, kept in `application.bot_data` (no module globals).
+
+- `settings`: the `Settings` read at start;
+- `secrets`: the `Secrets` (the token is also inside PTB's Bot);
+- `store`: the `StoreThread` every handler goes through for SQLite;
+- `schedule_listeners`: coroutines `listener(chat_id)` told when a chat's digest time, time
+  zone or existence changed (the digest scheduler subscribes with `on_schedule_change`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from communique.settings import Settings
+from communique.store import StoreThread
+
+SETTINGS = "settings"
+SECRETS = "secrets"
+STORE = "store"
+DELIVERY = "delivery"
+SCHEDULE_LISTENERS = "schedule_listeners"
+
+ScheduleListener = Callable[[int], Awaitable[None]]
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def settings_of(context: Context) -> Settings:
+    return context.bot_data[SETTINGS]
+
+
+def store_of(context: Context) -> StoreThread:
+    return context.bot_data[STORE]
+
+
+def on_schedule_change(application: Application[Any, Any, Any, Any, Any, Any], listener: ScheduleListener) -> None:
+    """Call `listener(chat_id)` after a chat changes its digest time or time zone, or is forgotten."""
+    application.bot_data.setdefault(SCHEDULE_LISTENERS, []).append(listener)
+
+
+async def schedule_changed(context: Context, chat_id: int) -> None:
+    for listener in context.bot_data.get(SCHEDULE_LISTENERS, []):
+        await listener(chat_id)

@@ -1,0 +1,77 @@
+"""The bot's update handlers, registered on an Application by `register`."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import Context
+from bot.handlers import admin, archive, preferences, subscriptions
+from bot.handlers.common import COMMANDS, log, reply
+from bot.keyboards import TOPIC_PREFIX
+from communique.messages import esc
+
+Handler = Callable[[Update, Context], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {
+    "start": subscriptions.start, "help": subscriptions.help_, "topics": subscriptions.topics,
+    "subscribe": subscriptions.subscribe, "unsubscribe": subscriptions.unsubscribe, "list": subscriptions.list_,
+    "digest": preferences.digest, "timezone": preferences.timezone, "updates": preferences.updates,
+    "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
+    "latest": archive.latest, "search": archive.search,
+    "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
+}
+
+
+def menu(*, admin: bool = False) -> list[BotCommand]:
+    """The command menu (setMyCommands): everyone's commands, plus the admin commands for admins."""
+    return [BotCommand(c.name, c.about) for c in COMMANDS if admin or not c.admin]
+
+
+async def unknown(update: Update, context: Context) -> None:
+    """Answer a command the bot does not have with a hint (in a group, only if it names this bot)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    name, _, addressee = message.text.split()[0][1:].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # another bot's command
+    if not addressee and message.chat.type != "private":
+        return  # in a group, a bare command may be for another bot
+    close = difflib.get_close_matches(name.lower(), list(HANDLERS), n=1, cutoff=0.6)
+    hint = f" Did you mean /{close[0]}?" if close else ""
+    await reply(update, f"I don't know /{esc(name)}.{hint} /help lists the commands.")
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """Answer a press on a button this bot no longer understands, so the client stops waiting."""
+    assert update.callback_query is not None
+    await update.callback_query.answer("This button is no longer active.")
+
+
+async def error(update: object, context: Context) -> None:
+    """Log an error raised by a handler and, if the update came from a chat, say the command failed."""
+    if isinstance(context.error, Forbidden):
+        log.info("could not answer: %s", context.error)
+        return
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, "Sorry, that failed on our side; please try "
+                                           "again in a moment.", parse_mode=None)
+        except TelegramError as exc:
+            log.warning("could not report the error to chat %s: %s", update.effective_chat.id, exc)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    for command in COMMANDS:
+        application.add_handler(CommandHandler(command.name, HANDLERS[command.name]))
+    application.add_handler(CallbackQueryHandler(subscriptions.topic_button, pattern=f"^{TOPIC_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
+                                           archive.search_text))
+    application.add_error_handler(error)

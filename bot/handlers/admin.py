@@ -1,0 +1,99 @@
+"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+from telegram import Update
+
+from bot.context import Context, settings_of, store_of
+from bot.handlers.common import is_admin, log, reply
+from communique.messages import esc, split_blocks
+from communique.settings import Settings
+
+
+async def _refused(update: Update, context: Context, command: str) -> bool:
+    """True (after a polite answer) when the sender is not an administrator."""
+    if is_admin(update, context):
+        return False
+    user = update.effective_user
+    log.info("refused /%s to user %s", command, user.id if user else None)
+    await reply(update, f"Sorry, /{command} is only for this bot's administrators.")
+    return True
+
+
+def channel_rows(db: Database, settings: Settings) -> list[str]:
+    state = {row["key"]: row for row in db.query("SELECT * FROM channels")}
+    counts = {row[0]: (row[1], row[2]) for row in db.execute(
+        "SELECT channel, count(*), max(date) FROM statements GROUP BY channel").fetchall()}
+    blocks = []
+    for channel in settings.channels:
+        row: dict[str, Any] = state.get(channel.key, {})
+        count, last = counts.get(channel.key, (0, None))
+        line = (f"<b>{esc(channel.title)}</b> @{esc(channel.key)} · {channel.role} · source {channel.source}\n"
+                f"  {count} statements, last {esc(last or 'never')}, last message id {row.get('last_message_id', 0)}")
+        if row.get("last_error"):
+            line += f"\n  ⚠️ {esc(row['last_error'])} ({esc(row.get('last_error_at') or '')})"
+        blocks.append(line)
+    return blocks or ["No channels are configured."]
+
+
+def feed_rows(db: Database, settings: Settings) -> list[str]:
+    counts = {row[0]: (row[1], row[2]) for row in db.execute(
+        "SELECT coalesce(feed, source), count(*), max(date) FROM news GROUP BY coalesce(feed, source)").fetchall()}
+    blocks = []
+    for feed in settings.feeds:
+        count, last = counts.get(feed.url, counts.get(feed.outlet, (0, None)))
+        blocks.append(f"<b>{esc(feed.outlet)}</b> ({esc(feed.language or 'any language')}) every {feed.interval} s\n"
+                      f"  {esc(feed.url)}\n  {count} items, newest {esc(last or 'never')}")
+    return blocks or ["No feeds are configured."]
+
+
+def _value(db: Database, sql: str) -> Any:
+    return db.execute(sql).fetchone()[0]
+
+
+def _grouped(db: Database, sql: str) -> str:
+    return ", ".join(f"{key} {count}" for key, count in db.execute(sql).fetchall()) or "none"
+
+
+def stats_rows(db: Database) -> list[str]:
+    statements = _value(db, "SELECT count(*) FROM statements")
+    deleted = _value(db, "SELECT count(*) FROM statements WHERE deleted_at IS NOT NULL")
+    oldest = _value(db, "SELECT min(created_at) FROM outbox WHERE state = 'pending'")
+    return [
+        f"Statements: {statements} ({deleted} deleted)",
+        f"News items: {_value(db, 'SELECT count(*) FROM news')}, matches: {_value(db, 'SELECT count(*) FROM matches')}",
+        "Subscribers: " + _grouped(db, "SELECT CASE WHEN active = 0 THEN 'inactive' WHEN paused = 1 THEN 'paused' "
+                                       "ELSE 'active' END, count(*) FROM subscribers GROUP BY 1 ORDER BY 1"),
+        "Subscriptions: " + _grouped(db, "SELECT kind, count(*) FROM subscriptions GROUP BY kind ORDER BY kind"),
+        "Outbox: " + _grouped(db, "SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state"),
+        f"Oldest pending message: {esc(oldest or 'none')}",
+    ]
+
+
+async def channels(update: Update, context: Context) -> None:
+    """Admin: the watched channels, their statements and last errors."""
+    if await _refused(update, context, "channels"):
+        return
+    blocks = await store_of(context).run(channel_rows, settings_of(context))
+    for page in split_blocks(["<b>Watched channels</b>", *blocks]):
+        await reply(update, page)
+
+
+async def feeds(update: Update, context: Context) -> None:
+    """Admin: the news feeds and what they have brought in."""
+    if await _refused(update, context, "feeds"):
+        return
+    blocks = await store_of(context).run(feed_rows, settings_of(context))
+    for page in split_blocks(["<b>News feeds</b>", *blocks]):
+        await reply(update, page)
+
+
+async def stats(update: Update, context: Context) -> None:
+    """Admin: counts of statements, news, subscribers and the delivery queue."""
+    if await _refused(update, context, "stats"):
+        return
+    rows = await store_of(context).run(stats_rows)
+    await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))

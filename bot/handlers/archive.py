@@ -1,0 +1,100 @@
+"""Reading the archive: /latest [@channel], /search <words>, and free text in a private chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+from telegram import Update
+
+from bot.context import Context, settings_of, store_of
+from bot.handlers.common import arg_text, reply, usage, zone
+from bot.targets import channel_username
+from communique.matching import MatchOptions, match_statements
+from communique.messages import esc, excerpt, link, split_blocks
+from communique.pipeline import channel_title
+from communique.render import local_time
+from communique.settings import Settings
+from communique.store import matches as match_store
+from communique.store.statements import get_statement
+from communique.store.statements import latest as latest_statements
+from communique.store.subscribers import get_subscriber
+
+RESULTS = 5
+SEARCH = MatchOptions(top=RESULTS, candidates=200)
+
+
+def find(db: Database, words: str) -> list[dict[str, Any]]:
+    """Statements best matching the words (stems, so inflected forms count), best first."""
+    found = [get_statement(db, c.row_id) for c in match_statements(db, "", words, options=SEARCH)]
+    return [row for row in found if row is not None]
+
+
+def _blocks(db: Database, rows: list[dict[str, Any]], chat_id: int, settings: Settings) -> list[str]:
+    """One block per statement: channel, local time, an excerpt, the source link and its coverage."""
+    coverage = match_store.coverage(db, [row["id"] for row in rows])
+    subscriber = get_subscriber(db, chat_id)
+    tz = zone(subscriber, settings)
+    blocks = []
+    for row in rows:
+        outlets = len({n["source"] for n in coverage.get(row["id"], [])})
+        reported = f"reported by {outlets} outlet{'s' if outlets != 1 else ''}" if outlets else "not reported yet"
+        deleted = " · <i>deleted</i>" if row.get("deleted_at") else ""
+        blocks.append(f"<b>{esc(channel_title(db, row['channel'], settings))}</b> · "
+                      f"{esc(local_time(row['date'], tz))}{deleted}\n"
+                      f"{esc(excerpt(row['text'] or '', 280))}\n"
+                      f"{link(row.get('url'), 'Source post')} · {reported}")
+    return blocks
+
+
+def search_page(db: Database, words: str, chat_id: int, settings: Settings) -> list[str]:
+    rows = find(db, words)
+    if not rows:
+        return [f"Nothing in the archive matches “{esc(words)}”."]
+    return split_blocks([f"🔎 <b>Best matches for “{esc(words)}”</b>", *_blocks(db, rows, chat_id, settings)])
+
+
+def latest_page(db: Database, channel: str | None, chat_id: int, settings: Settings) -> list[str]:
+    rows = latest_statements(db, channel=channel, limit=RESULTS)
+    if not rows:
+        return [f"No statements from @{esc(channel)} in the archive yet." if channel else
+                "No statements in the archive yet."]
+    heading = f"🕑 <b>Latest from {esc(channel_title(db, channel, settings))}</b>" if channel else \
+        "🕑 <b>Latest statements</b>"
+    return split_blocks([heading, *_blocks(db, rows, chat_id, settings)])
+
+
+async def latest(update: Update, context: Context) -> None:
+    """Show the latest statements, of all channels or of one."""
+    text = arg_text(update)
+    channel = channel_username(text) if text else None
+    if text and channel is None:
+        await usage(update, "latest", f"“{esc(text)}” is not a channel username.")
+        return
+    assert update.effective_chat is not None
+    pages = await store_of(context).run(latest_page, channel, update.effective_chat.id, settings_of(context))
+    for page in pages:
+        await reply(update, page)
+
+
+async def search(update: Update, context: Context) -> None:
+    """Search the archive of statements for some words."""
+    words = arg_text(update)
+    if not words:
+        await usage(update, "search", "Search for what?")
+        return
+    await _search(update, context, words)
+
+
+async def search_text(update: Update, context: Context) -> None:
+    """Treat text sent without a command in a private chat as a search."""
+    assert update.effective_message is not None and update.effective_message.text is not None
+    await _search(update, context, update.effective_message.text.strip())
+
+
+async def _search(update: Update, context: Context, words: str) -> None:
+    assert update.effective_chat is not None
+    pages = await store_of(context).run(search_page, " ".join(words.split())[:200], update.effective_chat.id,
+                                        settings_of(context))
+    for page in pages:
+        await reply(update, page)

@@ -1,0 +1,71 @@
+"""What `/subscribe X` means: a configured topic, a channel, or a keyword.
+
+- a configured topic's name ("air-defence") -> topic;
+- `@name`, `t.me/name` or `https://t.me/name` -> channel, keyed by lower-case username;
+- anything else -> keyword, matched by the rule in `communique.audience` (stems, so inflected
+  forms and spelling variants meet; see that module).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from communique.messages import esc
+from communique.normalise import STOPWORDS, fold
+from communique.settings import Settings
+
+_CHANNEL = re.compile(r"(?:@|(?:https?://)?t\.me/)([A-Za-z][A-Za-z0-9_]{3,31})/?", re.IGNORECASE)
+MAX_KEYWORD = 64
+
+
+class TargetError(ValueError):
+    """The text cannot be followed; the message says why (HTML-escaped, ready to send)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: str  # topic, keyword or channel
+    value: str
+
+    def label(self, settings: Settings) -> str:
+        """How the bot names it in replies (HTML)."""
+        if self.kind == "topic":
+            topic = settings.topic(self.value)
+            return f"topic <b>{esc(topic.title if topic else self.value)}</b> ({esc(self.value)})"
+        if self.kind == "channel":
+            channel = settings.channel(self.value)
+            return f"@{esc(self.value)}" + (f" ({esc(channel.title)})" if channel else "")
+        return f"keyword “{esc(self.value)}”"
+
+
+def channel_username(text: str) -> str | None:
+    """The lower-case username in `@name` or a t.me link, else None."""
+    match = _CHANNEL.fullmatch(text.strip())
+    return match.group(1).lower() if match else None
+
+
+def parse_target(text: str, settings: Settings) -> Target:
+    text = " ".join(text.split())
+    topic = settings.topic(text)
+    if topic is not None:
+        return Target("topic", topic.name)
+    username = channel_username(text)
+    if username is not None:
+        return Target("channel", username)
+    if text.startswith("@") or "t.me/" in text.lower():
+        raise TargetError(f"{esc(text)} is not a channel username (5 to 32 letters, digits or _, starting with a "
+                          "letter)")
+    if len(text) > MAX_KEYWORD:
+        raise TargetError(f"a keyword can have at most {MAX_KEYWORD} characters")
+    words = fold(text).split()
+    if not words:
+        raise TargetError(f"“{esc(text)}” has no letters or digits to look for")
+    if all(word in STOPWORDS for word in words):
+        raise TargetError(f"“{esc(text)}” is too common to follow; add a more specific word")
+    return Target("keyword", text.lower())
+
+
+def split_targets(text: str) -> list[str]:
+    """`/subscribe a, b` or one per line follows several at once."""
+    return [part.strip() for part in re.split(r"[,\n;]", text) if part.strip()]

@@ -1,0 +1,234 @@
+"""Delivering the outbox: once per chat, within Telegram's limits, through 429, 403, migration and bad messages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_harness import FAST
+from conftest import NOW
+from fakebotapi import ApiError, FakeBotAPI, RateLimits
+from telegram import Bot
+
+from bot.delivery import Delivery, DeliveryOptions
+from bot.ratelimit import Limits
+from communique.messages import MESSAGE_LIMIT, length
+from communique.models import Alert, Statement
+from communique.pipeline import ingest_statement
+from communique.settings import Settings
+from communique.store import StoreThread, open_db, outbox, transaction
+from communique.store.subscribers import ensure_subscriber, subscribe
+
+POST = Statement("mod_russia", "51234", "Средствами ПВО перехвачены 24 беспилотника над Белгородской областью.",
+                 date=NOW - timedelta(minutes=3), message_id=51234, source="telethon")
+
+
+def chat_ids(count: int) -> list[int]:
+    """Nine private chats for each group."""
+    return [-1_000_000_000_000 - i if i % 10 == 0 else 10_000 + i for i in range(count)]
+
+
+def alert_everyone(db_path: Path, chats: list[int], settings: Settings) -> None:
+    """The chats follow @mod_russia, and a post of it arrives: one outbox row per chat."""
+    db = open_db(db_path)
+    with transaction(db):
+        for chat in chats:
+            ensure_subscriber(db, chat, now=NOW, chat_type="private" if chat > 0 else "supergroup")
+            subscribe(db, chat, "channel", "mod_russia", now=NOW)
+        assert ingest_statement(db, POST, settings=settings, now=NOW).alerts == len(chats)
+    db.conn.close()
+
+
+def queue(db_path: Path, *alerts: Alert) -> None:
+    db = open_db(db_path)
+    with transaction(db):
+        for alert in alerts:
+            outbox.enqueue(db, alert, now=NOW)
+    db.conn.close()
+
+
+def count_in(db: Any, *states: str) -> int:
+    marks = ",".join("?" * len(states))
+    return db.execute(f"SELECT count(*) FROM outbox WHERE state IN ({marks})", states).fetchone()[0]
+
+
+async def until(store: StoreThread, predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await store.run(predicate):
+        assert time.monotonic() < deadline, "delivery did not get there in time"
+        await asyncio.sleep(0.05)
+
+
+def settled(db: Any) -> bool:
+    return count_in(db, "pending", "sending") == 0
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[StoreThread]:
+    thread = StoreThread(db_path)
+    yield thread
+    thread.close()
+
+
+async def deliver(fake: FakeBotAPI, store: StoreThread, **options: Any) -> list[dict[str, Any]]:
+    """Run one worker until the outbox is settled; returns the outbox rows."""
+    options = {"worker": "test", "limits": FAST, "poll_interval": 0.05} | options
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        delivery = Delivery(bot, store, DeliveryOptions(**options))
+        delivery.start()
+        await until(store, settled)
+        await delivery.stop()
+    return await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
+
+
+async def test_one_alert_reaches_two_thousand_chats_once_within_the_limits_through_429_and_403(
+        db_path: Path, settings: Settings, store: StoreThread) -> None:
+    chats = chat_ids(2000)
+    blocked = set(chats[5::97])
+    assert any(c < 0 for c in blocked) and any(c > 0 for c in blocked)
+    alert_everyone(db_path, chats, settings)
+    # Windows as Telegram's, but 300 a second overall so that the test takes seconds, not minutes.
+    with FakeBotAPI(enforce_rate_limits=True, limits=RateLimits(overall=300)) as fake:
+        for chat in blocked:
+            fake.block(chat)
+        fake.throttle_next(3, retry_after=1, method="sendMessage")
+        rows = await deliver(fake, store, limits=Limits(overall=300), concurrency=2)
+        delivered = Counter(m["chat"]["id"] for m in fake.sent_messages())
+        assert delivered == dict.fromkeys(set(chats) - blocked, 1)
+        assert fake.rate_violations() == []
+        assert sum(1 for c in fake.calls if c.status == 429) == 3
+    assert Counter(r["state"] for r in rows) == {"sent": 2000 - len(blocked), "skipped": len(blocked)}
+    inactive = await store.run(lambda db: {r[0] for r in db.execute("SELECT chat_id FROM subscribers "
+                                                                    "WHERE active = 0")})
+    assert inactive == blocked
+
+
+async def test_killed_mid_way_and_restarted_every_chat_still_gets_it_once(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, store: StoreThread) -> None:
+    chats = [20_000 + i for i in range(300)]
+    alert_everyone(db_path, chats, settings)
+    options = {"limits": Limits(overall=100), "poll_interval": 0.05, "concurrency": 4}
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        first = Delivery(bot, store, DeliveryOptions(worker="first", **options))
+        task = first.start()
+        await until(store, lambda db: count_in(db, "sent") >= 100)
+        task.cancel()  # killed: no clean stop, its claimed rows are not given back
+        await asyncio.sleep(0.3)  # requests already on the wire finish and are recorded
+        orphaned = await store.run(count_in, "sending")
+        assert orphaned > 0
+        second = Delivery(bot, store, DeliveryOptions(worker="second", stale_after=timedelta(seconds=1), **options))
+        second.start()
+        await until(store, settled)
+        await second.stop()
+    assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
+    taken_over = await store.run(lambda db: db.execute("SELECT count(*) FROM outbox WHERE claimed_by = 'second' "
+                                                       "AND attempts = 2").fetchone()[0])
+    assert taken_over == orphaned
+
+
+async def test_two_workers_at_once_never_send_the_same_alert_twice(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
+    chats = [30_000 + i for i in range(200)]
+    alert_everyone(db_path, chats, settings)
+    stores = [StoreThread(db_path), StoreThread(db_path)]
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        workers = [Delivery(bot, s, DeliveryOptions(worker=f"w{i}", limits=Limits(overall=60), backlog=20,
+                                                    poll_interval=0.02)) for i, s in enumerate(stores)]
+        for worker in workers:
+            worker.start()
+        await until(stores[0], settled)
+        for worker in workers:
+            await worker.stop()
+    senders = await stores[0].run(lambda db: dict(db.execute("SELECT claimed_by, count(*) FROM outbox "
+                                                             "GROUP BY claimed_by").fetchall()))
+    for s in stores:
+        s.close()
+    assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
+    assert set(senders) == {"w0", "w1"}  # both took part
+
+
+async def test_a_burst_to_one_group_keeps_its_order_and_the_group_and_chat_limits(
+        db_path: Path, store: StoreThread) -> None:
+    # Telegram's counts; windows of 1 s (not 60) per group and 50 ms (not 1 s) per chat, to keep the test short.
+    windows = {"group_window": 1.0, "chat_window": 0.05}
+    group = -1001234567890
+    queue(db_path, *(Alert(f"news:{i}", group, f"Item {i}") for i in range(26)))
+    with FakeBotAPI(enforce_rate_limits=True, limits=RateLimits(**windows)) as fake:
+        fake.throttle_next(1, retry_after=1, method="sendMessage", chat_id=group)  # the first try of Item 0
+        rows = await deliver(fake, store, limits=Limits(margin=0.3, **windows))
+        assert fake.calls_to("sendMessage", group)[0].status == 429
+        assert fake.texts(group) == [f"Item {i}" for i in range(26)]
+        assert fake.rate_violations(tolerance=0.25) == []
+    assert {r["state"] for r in rows} == {"sent"}
+
+
+async def test_an_over_long_message_is_split_between_blocks(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                           store: StoreThread) -> None:
+    blocks = [f"<b>Block {i}</b> " + " ".join(["слово"] * 300) for i in range(4)]  # ~1,800 characters each
+    text = "\n\n".join(blocks)
+    assert length(text) > MESSAGE_LIMIT
+    queue(db_path, Alert("digest:1", READER, text, kind="digest"))
+    [row] = await deliver(fake_bot_api, store)
+    texts = fake_bot_api.texts(READER)
+    assert row["state"] == "sent" and row["message_ids"] == "[1, 2]"
+    assert len(texts) == 2 and all(len(t) <= MESSAGE_LIMIT for t in texts)
+    assert "\n\n".join(texts) == "\n\n".join(b.replace("<b>", "").replace("</b>", "") for b in blocks)
+
+
+async def test_html_telegram_cannot_parse_goes_out_as_plain_text(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                                 store: StoreThread) -> None:
+    queue(db_path, Alert("alert:x/1", READER, "<b>Заявление</b> &amp; <unknown>тег</unknown>"))
+    [row] = await deliver(fake_bot_api, store)
+    [refused, plain] = fake_bot_api.calls_to("sendMessage", READER)
+    assert refused.status == 400 and plain.params.get("parse_mode") is None
+    assert fake_bot_api.texts(READER) == ["Заявление & тег"]
+    assert row["state"] == "sent"
+
+
+async def test_a_digest_photo_carries_its_caption_or_precedes_a_long_text(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                                           store: StoreThread) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    long_text = "<b>Daily digest</b> · 28 Nov\n\n" + " ".join(["запись"] * 400)
+    queue(db_path, Alert("digest:a", READER, "<b>Daily digest</b> · 3 statements", kind="digest", photo=png),
+          Alert("digest:b", OTHER, long_text, kind="digest", photo=png))
+    rows = await deliver(fake_bot_api, store)
+    assert [r["state"] for r in rows] == ["sent", "sent"]
+    [captioned] = fake_bot_api.sent_messages(READER)
+    assert captioned["caption"] == "Daily digest · 3 statements" and captioned["caption_entities"][0]["type"] == "bold"
+    photo, text = fake_bot_api.sent_messages(OTHER)
+    assert photo["caption"] == "Daily digest · 28 Nov" and "photo" in photo
+    assert text["text"].startswith("Daily digest · 28 Nov\n\nзапись")
+    [upload] = fake_bot_api.calls_to("sendPhoto", OTHER)
+    assert upload.files["photo"] == png
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                            settings: Settings, store: StoreThread) -> None:
+    old, new = -4242, -1004242
+    alert_everyone(db_path, [old], settings)
+    fake_bot_api.migrate(old, new)
+    [row] = await deliver(fake_bot_api, store)
+    assert row["state"] == "sent" and row["chat_id"] == new
+    assert fake_bot_api.texts(new)[0].startswith("🔔 Минобороны России")
+    follows = await store.run(lambda db: db.execute("SELECT chat_id, value FROM subscriptions").fetchall())
+    assert follows == [(new, "mod_russia")]
+
+
+async def test_network_failures_are_retried_then_recorded_as_failed_never_dropped(
+        fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
+    queue(db_path, Alert("alert:x/1", READER, "first"), Alert("alert:x/2", OTHER, "second"))
+    fake_bot_api.fail_next(1, ApiError(502, "Bad Gateway"), chat_id=READER)
+    fake_bot_api.fail_next(3, ApiError(502, "Bad Gateway"), chat_id=OTHER)
+    rows = await deliver(fake_bot_api, store, retry_backoff=0.01, max_attempts=3)
+    assert fake_bot_api.texts(READER) == ["first"]
+    assert [(r["state"], r["attempts"]) for r in rows] == [("sent", 2), ("failed", 3)]
+    assert rows[1]["error"] == "network: Bad Gateway"
+
+
+READER, OTHER = 4242, 4343

@@ -1,0 +1,124 @@
+"""Starting the bot: `communique bot`, a configurable Bot API server, clear failures, no token in logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bot_harness import ADMIN, running_bot
+from conftest import NOW, ROOT
+from fakebotapi import ApiError, FakeBotAPI
+
+from bot.app import BotUnavailable, build_application, serve
+from communique.cli import main
+from communique.models import Alert
+from communique.settings import Secrets, Settings
+from communique.store import StoreThread, outbox
+
+CONFIG = ROOT / "config" / "communique.toml"
+
+
+def communique(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "COMMUNIQUE_CONFIG": str(CONFIG), **env}
+    return subprocess.Popen([sys.executable, "-m", "communique.cli", *args], env=environment, cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_communique_bot_serves_through_the_configured_server_and_stops_on_sigterm(
+        fake_bot_api: FakeBotAPI, tmp_path: Path) -> None:
+    secret = fake_bot_api.token.partition(":")[2]
+    env = {"TELEGRAM_BOT_TOKEN": fake_bot_api.token, "TELEGRAM_BOT_API_URL": fake_bot_api.base_url}
+    process = communique("--verbose", "bot", "--db", str(tmp_path / "bot.db"), env=env, cwd=tmp_path)
+    try:
+        fake_bot_api.push_message(4242, "/start")
+        deadline = time.monotonic() + 20
+        while not fake_bot_api.texts(4242) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_bot_api.texts(4242)[0].startswith("👋 Communique watches official channels")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "bot @communique_test_bot is serving" in stderr and "DEBUG" in stderr
+    assert secret not in stderr and "Traceback" not in stderr
+
+
+def test_a_wrong_token_is_one_clear_line_and_a_non_zero_exit(fake_bot_api: FakeBotAPI, tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123456789:AAWrongTokenWrongTokenWrongToken_999", "TELEGRAM_BOT_API_URL":
+           fake_bot_api.base_url}
+    process = communique("bot", "--db", str(tmp_path / "bot.db"), env=env, cwd=tmp_path)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert stderr.splitlines() == ["communique: error: the Bot API server refused TELEGRAM_BOT_TOKEN (wrong or "
+                                   "revoked token; get one from @BotFather)"]
+    assert "WrongToken" not in stdout + stderr
+
+
+def test_without_a_token_the_bot_names_the_missing_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["--config", str(CONFIG), "bot", "--db", str(tmp_path / "bot.db")]) == 2
+    assert capsys.readouterr().err.startswith("communique: error: The bot needs TELEGRAM_BOT_TOKEN")
+
+
+async def test_an_unreachable_server_stops_the_start_with_a_clear_reason(db_path: Path, settings: Settings) -> None:
+    port = closed_port()
+    store = StoreThread(db_path)
+    secrets = Secrets(bot_token="123456789:AAFakeTokenForCommuniqueTests_0123456",
+                      bot_api_url=f"http://127.0.0.1:{port}/bot")
+    try:
+        with pytest.raises(BotUnavailable, match=rf"^cannot reach the Bot API server at http://127.0.0.1:{port}: "):
+            await serve(build_application(settings, secrets, store), asyncio.Event())
+    finally:
+        store.close()
+
+
+async def test_the_command_menu_is_registered_for_everyone_and_for_admins(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
+    async with running_bot(fake_bot_api, db_path, settings):
+        everyone = [c["command"] for c in fake_bot_api.commands()]
+        admins = [c["command"] for c in fake_bot_api.commands({"type": "chat", "chat_id": ADMIN})]
+    assert everyone[:4] == ["start", "help", "topics", "subscribe"] and "stats" not in everyone
+    assert admins[-3:] == ["channels", "feeds", "stats"]
+    assert fake_bot_api.calls_to("setMyDescription") and fake_bot_api.calls_to("setMyShortDescription")
+
+
+async def test_a_failing_menu_call_is_logged_and_the_bot_serves_anyway(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    fake_bot_api.fail_next(1, ApiError(400, "Bad Request: BOT_COMMAND_INVALID"), method="setMyCommands")
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        [welcome] = await bot.say(4242, "/start")
+    assert welcome.startswith("👋")
+    assert "could not set the bot's command menu (Bot_command_invalid); serving anyway" in caplog.text
+
+
+async def test_the_token_never_reaches_the_logs(fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("telegram", "communique", "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    secret = fake_bot_api.token.partition(":")[2]
+    fake_bot_api.fail_next(1, ApiError(502, "Bad Gateway"), method="sendMessage", chat_id=4343)
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        await bot.say(4242, "/start")
+        await bot.store.run(outbox.enqueue, Alert("alert:x/1", 4343, "Hello"), now=NOW)
+        await fake_bot_api.wait_for(lambda: bool(fake_bot_api.texts(4343)), timeout=10)
+    assert "Set Bot API URL: http://127.0.0.1" in caplog.text  # PTB logs its URL, token included...
+    assert "/bot123456789:<token>" in caplog.text  # ...which the filter rewrote (the bot's id is public)
+    assert "will retry" in caplog.text
+    assert secret not in caplog.text
+    assert not any(secret in (r.exc_text or "") for r in caplog.records)
