@@ -18,13 +18,21 @@ def telegram_post_url(channel: str, message_id: int | str) -> str:
     return f"https://t.me/{channel}/{message_id}"
 
 
+def bare_channel_id(tg_id: int) -> int:
+    """A channel's id without the Bot API's "-100" mark (-1001234567890 -> 1234567890)."""
+    text = str(abs(int(tg_id)))
+    if int(tg_id) < 0 and text.startswith("100") and len(text) >= 13:
+        return int(text[3:])
+    return abs(int(tg_id))
+
+
 def channel_key(username: str | None = None, tg_id: int | None = None) -> str:
-    """The store's natural key for a channel: its lower-case username, else `id:<id>`."""
+    """The store's natural key for a channel: its lower-case username, else `id:<bare id>`."""
     if username:
         return username.lstrip("@").lower()
     if tg_id is None:
         raise ValueError("a channel needs a username or a numeric id")
-    return f"id:{abs(int(tg_id))}"
+    return f"id:{bare_channel_id(tg_id)}"
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from communique.errors import ConfigError, MissingCredentials
-from communique.models import channel_key
+from communique.models import bare_channel_id, channel_key
 
 ROLES = ("official", "news")
 SOURCES = ("auto", "telethon", "preview")
@@ -74,7 +74,8 @@ class Settings:
         return next((c for c in self.channels if c.key == key), None)
 
     def channel_by_id(self, tg_id: int) -> ChannelConfig | None:
-        return next((c for c in self.channels if c.tg_id is not None and abs(c.tg_id) == abs(tg_id)), None)
+        wanted = bare_channel_id(tg_id)
+        return next((c for c in self.channels if c.tg_id is not None and bare_channel_id(c.tg_id) == wanted), None)
 
     def topic(self, name: str) -> TopicConfig | None:
         wanted = name.strip().lower()

@@ -61,3 +61,9 @@ def test_a_missing_token_names_the_variable_and_points_to_the_demo():
         Secrets.from_env({}).require_bot()
     assert "TELEGRAM_BOT_TOKEN" in str(raised.value)
     assert "communique demo" in str(raised.value)
+
+
+def test_a_channel_given_by_its_marked_bot_api_id_links_to_its_bare_id():
+    settings = parse_settings({"channel": [{"id": -1001234567890, "title": "Private"}]})
+    assert settings.channels[0].key == "id:1234567890"
+    assert settings.channel_by_id(1234567890) is settings.channels[0]
