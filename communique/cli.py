@@ -158,19 +158,15 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
-    from bot.app import run_bot
+    from communique.service import run_bot_side
 
-    settings = settings_from(args)
-    secrets = Secrets.from_env()
-    secrets.require_bot()
-    return run_bot(settings, secrets, args.db)
+    return run_bot_side(settings_from(args), Secrets.from_env(), args.db)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    secrets = Secrets.from_env()
-    settings_from(args)
-    secrets.require_bot()
-    raise CommuniqueError("the live service is not built yet in this version; try `communique demo`")
+    from communique.service import run_service
+
+    return run_service(settings_from(args), Secrets.from_env(), args.db)
 
 
 def build_parser() -> argparse.ArgumentParser:

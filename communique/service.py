@@ -1,0 +1,53 @@
+"""`communique run` and `communique bot`: the parts that share one event loop and one scheduler.
+
+The bot's Application owns the loop and the job queue (APScheduler underneath); its start-up
+hook schedules the digests and the feed polling and starts the channel monitors; its
+shutdown hook stops them again.  `communique bot` runs the bot side alone (commands,
+delivery, digests); `communique run` adds the monitors and the feeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.app import App, Hook, run_bot
+from bot.context import STORE
+from bot.digest_jobs import schedule_digests
+from communique.settings import Secrets, Settings
+from monitors.feed_jobs import schedule_feeds
+from monitors.main import start_channel_side
+
+
+def service_hooks(settings: Settings, secrets: Secrets, *, monitors: bool) -> tuple[list[Hook], list[Hook]]:
+    """Start-up and shutdown hooks for the bot's Application: digests, and with `monitors` feeds and channels."""
+    running: dict[str, Any] = {}
+
+    async def start(application: App) -> None:
+        store = application.bot_data[STORE]
+        schedule_digests(application.job_queue, settings, store)
+        if monitors:
+            running["feeds"] = schedule_feeds(application.job_queue, settings, store)
+            running["channels"] = await start_channel_side(settings, secrets, store)
+
+    async def stop(application: App) -> None:
+        if "channels" in running:
+            await running.pop("channels").stop()
+        if "feeds" in running:
+            await running.pop("feeds").aclose()
+
+    return [start], [stop]
+
+
+def run_bot_side(settings: Settings, secrets: Secrets, db_path: str | Path) -> int:
+    """The bot alone: commands, outbox delivery and the daily digests."""
+    secrets.require_bot()
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=False)
+    return run_bot(settings, secrets, db_path, on_startup=on_startup, on_shutdown=on_shutdown)
+
+
+def run_service(settings: Settings, secrets: Secrets, db_path: str | Path) -> int:
+    """Everything in one process: bot, digests, feed polling and channel monitors."""
+    secrets.require_bot()
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True)
+    return run_bot(settings, secrets, db_path, on_startup=on_startup, on_shutdown=on_shutdown)

@@ -1,0 +1,67 @@
+"""`communique run` end to end, offline: a channel's preview page and a news feed on loopback,
+the real bot on the fake Bot API server, one SQLite file, one event loop."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+import pytest
+from bot_harness import running_bot
+from conftest import NOW, SAMPLES
+from feedsite import FeedSite
+from test_preview import PreviewSite
+
+from communique.service import service_hooks
+from communique.settings import Secrets, parse_settings
+from communique.store.statements import advance_channel
+from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
+
+CHAT = 4242
+
+
+def _serving(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def web() -> Iterator[tuple[PreviewSite, FeedSite]]:
+    """Loopback stand-ins for t.me (preview pages) and a news outlet (an RSS feed)."""
+    preview, feeds = PreviewSite(), FeedSite()
+    threads = [_serving(preview), _serving(feeds)]
+    preview.page("/s/mfa_bulletin", "page_latest.html")
+    preview.page("/s/mfa_bulletin?before=120", "page_older.html")
+    feeds.serve("/wire.xml", (SAMPLES / "feeds" / "wire_en.xml").read_bytes())
+    yield preview, feeds
+    for server, thread in zip((preview, feeds), threads, strict=True):
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+async def test_run_watches_channels_polls_feeds_and_delivers_alerts(fake_bot_api, db, db_path, web):
+    preview, feeds = web
+    settings = parse_settings({
+        "monitor": {"preview_base_url": preview.base_url, "preview_interval": 30},
+        "channel": [{"username": "MFA_Bulletin", "title": "MFA Bulletin", "language": "en"}],
+        "feed": [{"url": feeds.url("/wire.xml"), "outlet": "Sample Wire", "language": "en", "interval": 60}],
+    })
+    ensure_subscriber(db, CHAT, now=NOW)
+    update_subscriber(db, CHAT, digest_time="07:30", timezone="Asia/Beirut")
+    subscribe(db, CHAT, "channel", "mfa_bulletin", now=NOW)
+    advance_channel(db, "mfa_bulletin", 127)  # seen up to 127 before the restart: 128 is new
+    secrets = Secrets(bot_token=fake_bot_api.token, bot_api_url=fake_bot_api.base_url)  # no Telethon credentials
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True)
+
+    async with running_bot(fake_bot_api, db_path, settings, on_startup=on_startup, on_shutdown=on_shutdown) as bot:
+        [alert] = await fake_bot_api.wait_for_messages(CHAT, 1, timeout=10)
+        assert "https://t.me/mfa_bulletin/128" in str(alert.get("entities")) + alert["text"]
+        await fake_bot_api.wait_for(lambda: db["news"].count > 5, timeout=10)
+        assert (await bot.say(CHAT, "/list"))[0]  # the bot keeps answering while the monitors run
+        jobs = {job.name for job in bot.app.job_queue.jobs()}
+        assert any(name.startswith("feed:") for name in jobs)
+        assert any("digest" in name for name in jobs)
+    assert db.execute("SELECT count(*) FROM outbox WHERE chat_id = ? AND kind = 'alert'", (CHAT,)).fetchone()[0] == 1
