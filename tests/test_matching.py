@@ -8,6 +8,7 @@ import pytest
 from conftest import NOW, ROOT
 
 from communique.matching import COVERED_THRESHOLD, match_news, match_statements
+from communique.matching.duplicates import duplicate_of, group_near_duplicates, near_duplicate
 from communique.models import NewsItem, Statement
 from communique.normalise import fold, index_terms, skeleton, terms
 from communique.store import transaction
@@ -159,3 +160,39 @@ def test_claims_dev_set_reaches_map_at_5_of_0_85():
     result = evaluate(read_statements(CLAIMS / "statements.jsonl"), read_news(CLAIMS / "news.jsonl"),
                       read_qrels(CLAIMS / "qrels.tsv"))
     assert result.rows["all pairs"].map_5 >= 0.85
+
+
+# --- reposts and duplicates -------------------------------------------------------------------------
+
+POST = "Дежурными средствами ПВО перехвачены и уничтожены 46 украинских беспилотников над Брянской областью."
+
+
+def test_a_repost_with_a_link_and_a_prefix_is_a_near_duplicate_but_other_figures_are_not():
+    assert near_duplicate(POST, f"❗️Минобороны: {POST} https://t.me/mod_russia/51234")
+    assert not near_duplicate(POST, POST.replace("46", "29"))
+    assert not near_duplicate("Перехвачены 46 беспилотников", POST)  # a headline is not its article
+
+
+def test_near_duplicates_are_grouped_in_the_order_they_came():
+    groups = group_near_duplicates([
+        ("mod_russia/1", POST),
+        ("wire/7", "EU agrees new rules on packaging waste, negotiators say."),
+        ("tass_agency/9", f"Минобороны России: {POST}"),
+        ("rian_ru/3", POST.replace("46", "29")),
+        ("reuters/2", "EU agrees new rules on packaging waste, negotiators said"),
+    ])
+    assert groups == [["mod_russia/1", "tass_agency/9"], ["wire/7", "reuters/2"], ["rian_ru/3"]]
+
+
+def test_a_stored_statement_knows_the_earlier_post_it_duplicates(db):
+    def store(channel: str, ext_id: str, text: str, minutes: int) -> int:
+        return upsert_statement(db, Statement(channel=channel, ext_id=ext_id, text=text,
+                                              date=NOW + timedelta(minutes=minutes)), now=NOW).id
+
+    with transaction(db):
+        original = store("mod_russia", "1", POST, 0)
+        other = store("mod_russia", "2", POST.replace("46", "29"), 5)
+        repost = store("mid_rf", "8", f"Репост: {POST}", 30)
+    assert duplicate_of(db, "statements", repost) == original
+    assert duplicate_of(db, "statements", original) is None
+    assert duplicate_of(db, "statements", other) is None

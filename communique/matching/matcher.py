@@ -73,6 +73,14 @@ def match_statements(db: Database, title: str, text: str, *, date: datetime | No
     return _match(db, _STATEMENTS, body, window, options)
 
 
+def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
+                 options: MatchOptions = MatchOptions()) -> list[Candidate]:
+    """Rows of `table` ("news" or "statements") that share the most evidence with `text`, best first,
+    dated inside `window` (or undated) when one is given."""
+    side = {"news": _NEWS, "statements": _STATEMENTS}[table]
+    return _match(db, side, text, window, options)
+
+
 def is_shared(term: str) -> bool:
     """Evidence that any language can share: a number or a name skeleton."""
     return term.isdigit() or (term.startswith(SKELETON_MARK) and not term.startswith(SCRIPT_MARK))
