@@ -30,7 +30,7 @@ def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "telethon.network", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "telethon", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
