@@ -73,6 +73,13 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from communique.evaluate import run_evaluate
+
+    run_evaluate(args.statements, args.news, args.qrels, out=sys.stdout)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from communique.demo import run_demo
 
@@ -195,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--statements", required=True, metavar="S.jsonl")
     match.add_argument("--news", required=True, metavar="N.jsonl")
     match.add_argument("--top", type=int, default=5, metavar="K")
+
+    evaluate = add("evaluate", cmd_evaluate, "score the matcher on labelled files: recall@1/5, MAP@5, MRR", db=False)
+    evaluate.add_argument("--statements", required=True, metavar="S.jsonl")
+    evaluate.add_argument("--news", required=True, metavar="N.jsonl")
+    evaluate.add_argument("--qrels", required=True, metavar="Q.tsv")
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
     demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")
