@@ -1,9 +1,16 @@
-"""Telegram's send limits as true sliding windows.
+"""Telegram's send limits, kept exactly: never more than the count in any window, wherever it starts.
 
 At most `overall` messages per `overall_window` seconds in all, `per_chat` per `chat_window`
-to one chat, and `per_group` per `group_window` to one group (chat id < 0).  A send is
-admitted when, counting it, no window of that length holds more sends than its limit, so
-there are no bursts (a token bucket, such as PTB's AIORateLimiter, lets a full bucket go at once).
+to one chat, and `per_group` per `group_window` to one group (chat id < 0).  Per chat and per
+group these are true sliding windows: a send is admitted when, counting it, no window of that
+length holds more sends than the limit.  (A token bucket, such as PTB's AIORateLimiter, lets a
+full bucket go at once, and then a window can hold up to twice the count.)
+
+The overall limit is kept by pacing: one send every `overall_window / overall` seconds, which
+puts at most `overall` sends in any window and never a burst.  (Thirty sends let go at once reach
+Telegram unevenly, and at the edge of the next window their jitter exceeds any safety margin.)
+Per chat and per group, a send goes as soon as the window allows: the first alert to a group
+should not wait.
 
 Send times are recorded when a send is admitted, on the event loop's clock; a check and the
 record happen without an `await` in between, so concurrent tasks never overbook a window.
@@ -56,8 +63,8 @@ class SlidingWindowLimiter:
     def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
-        # Only the most recent `count` sends of a window decide the next one, so the deques stay short.
-        self._overall: deque[float] = deque(maxlen=limits.overall)
+        self._last_send: float | None = None
+        # Per chat, only the most recent `count` sends of a window decide the next one: short deques.
         self._chats: dict[int, deque[float]] = {}
         self._paused_until: dict[int | None, float] = {}
         self._recorded = 0
@@ -73,16 +80,16 @@ class SlidingWindowLimiter:
     def delay(self, chat_id: int) -> float:
         """Seconds until a send to `chat_id` is admitted under every limit."""
         now = self.clock()
-        overall = _wait(self._overall, self.limits.overall, self.limits.overall_window * (1 + self.limits.margin),
-                        now)
-        return max(overall, self._paused_until.get(None, now) - now, self.chat_delay(chat_id))
+        spacing = self.limits.overall_window * (1 + self.limits.margin) / self.limits.overall
+        paced = self._last_send + spacing - now if self._last_send is not None else 0.0
+        return max(paced, self._paused_until.get(None, now) - now, self.chat_delay(chat_id))
 
     def try_acquire(self, chat_id: int) -> bool:
         """Record a send to `chat_id` now if every limit admits it."""
         if self.delay(chat_id) > 0:
             return False
         now = self.clock()
-        self._overall.append(now)
+        self._last_send = now
         self._chats.setdefault(chat_id, deque(maxlen=max(self.limits.per_chat, self.limits.per_group))).append(now)
         self._recorded += 1
         if self._recorded % 1000 == 0:
