@@ -174,6 +174,15 @@ def _topic(source: str, index: int, table: Any) -> TopicConfig:
     return TopicConfig(name=name, title=f.get("title", str, name), keywords=tuple(words))
 
 
+def _unique(source: str, section: str, keys: list[str]) -> None:
+    """The same channel, feed or topic listed twice would be watched or polled twice."""
+    seen: set[str] = set()
+    for i, key in enumerate(keys):
+        if key in seen:
+            raise ConfigError(f"{source}: {section}[{i}]: {key!r} is listed twice")
+        seen.add(key)
+
+
 def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Settings:
     """Validate a parsed TOML document into Settings."""
     top = _Fields(source, "", dict(data))
@@ -196,20 +205,11 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     matching = _Fields(source, "matching", top.get("matching", dict, {}))
     matching.unknown({"window_hours"})
     channels = tuple(_channel(source, i, t) for i, t in enumerate(top.get("channel", list, [])))
-    seen: set[str] = set()
-    for i, ch in enumerate(channels):
-        if ch.key in seen:
-            raise ConfigError(f"{source}: channel[{i}]: {ch.key!r} is listed twice")
-        seen.add(ch.key)
+    _unique(source, "channel", [c.key for c in channels])
     feeds = tuple(_feed(source, i, t) for i, t in enumerate(top.get("feed", list, [])))
-    urls: set[str] = set()
-    for i, feed in enumerate(feeds):
-        if feed.url in urls:
-            raise ConfigError(f"{source}: feed[{i}]: {feed.url!r} is listed twice")
-        urls.add(feed.url)
+    _unique(source, "feed", [f.url for f in feeds])
     topics = tuple(_topic(source, i, t) for i, t in enumerate(top.get("topic", list, [])))
-    if len({t.name for t in topics}) != len(topics):
-        top.fail("topic", "two topics share a name")
+    _unique(source, "topic", [t.name for t in topics])
     return Settings(
         channels=channels,
         feeds=feeds,
