@@ -82,6 +82,17 @@ def ingest_statement(db: Database, st: Statement, *, settings: Settings, now: da
     return result
 
 
+def ingest_post(db: Database, parts: list[Statement], *, settings: Settings, now: datetime,
+                alert: bool = True) -> StatementOutcome:
+    """One post made of several messages (an album): stored part by part, then alerted once with all its text."""
+    first = ingest_statement(db, parts[0], settings=settings, now=now, alert=False)
+    for part in parts[1:]:
+        ingest_statement(db, part, settings=settings, now=now, alert=False)
+    if alert and first.outcome == "new":
+        first.alerts = _alert_new(db, first.statement_id, settings=settings, now=now)
+    return first
+
+
 def ingest_deletions(db: Database, channel: str, ext_ids: list[str], *, settings: Settings,
                      now: datetime) -> list[int]:
     """Mark posts deleted (their text is kept) and tell the chats that got them, if they want to know."""

@@ -7,15 +7,15 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from communique.models import NewsItem, Statement
-from communique.pipeline import ingest_news, ingest_statement
+from communique.pipeline import ingest_news, ingest_post, ingest_statement
 from communique.settings import Settings
 from communique.store.statements import advance_channel, last_message_id
 
 
 def store_statements(db: Database, statements: list[Statement], *, settings: Settings, now: datetime,
                      alert: bool) -> int:
-    """Store the parts of one post (captioned part first); returns the alerts queued."""
-    return sum(ingest_statement(db, st, settings=settings, now=now, alert=alert).alerts for st in statements)
+    """Store the parts of one post (an album has several); returns the alerts queued."""
+    return ingest_post(db, statements, settings=settings, now=now, alert=alert).alerts
 
 
 def store_news(db: Database, item: NewsItem | None, channel: str, newest_id: int, *, settings: Settings,

@@ -11,7 +11,7 @@ from conftest import NOW
 from communique.audience import Keyword, keyword_meets, statement_stems
 from communique.messages import MESSAGE_LIMIT, length, split_blocks
 from communique.models import NewsItem, Statement
-from communique.pipeline import ingest_news, ingest_statement
+from communique.pipeline import ingest_news, ingest_post, ingest_statement
 from communique.render import NOT_YET_REPORTED, alert_text
 from communique.store.subscribers import ensure_subscriber, subscribe
 
@@ -116,3 +116,13 @@ def test_long_texts_split_between_blocks_never_mid_word():
     assert len(messages) > 1 and all(length(m) <= MESSAGE_LIMIT for m in messages)
     assert all(m.startswith("<b>Block") for m in messages)
     assert " ".join(messages).count("word") == 3000
+
+
+def test_an_album_with_several_captions_is_alerted_once_with_all_of_them(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    parts = [Statement(channel="mod_russia", ext_id=str(i), message_id=i, text=text, grouped_id=9, date=NOW)
+             for i, text in ((200, "Учения на Балтике."), (201, ""), (202, "Фото с полигона."))]
+    outcome = ingest_post(db, parts, settings=settings, now=NOW)
+    assert outcome.alerts == 1
+    text = db.execute("SELECT text FROM outbox").fetchone()[0]
+    assert "Учения на Балтике." in text and "Фото с полигона." in text
