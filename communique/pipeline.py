@@ -8,7 +8,7 @@ Replaying the same input is harmless: the store and the outbox ignore what they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -43,8 +43,6 @@ class NewsOutcome:
 
 
 def _options(settings: Settings) -> MatchOptions:
-    from datetime import timedelta
-
     return MatchOptions(after=timedelta(hours=settings.match_window_hours))
 
 
@@ -63,6 +61,15 @@ def channel_title(db: Database, channel: str, settings: Settings) -> str:
 
 def statement_key(row: dict) -> str:
     return f"{row['channel']}/{row['ext_id']}"
+
+
+def still_news(date: datetime | None, *, now: datetime, settings: Settings) -> bool:
+    """Whether a post read late (catch-up after downtime) is recent enough to alert.
+
+    A channel last read long ago (say, its position came from an old export) is caught up
+    without flooding subscribers with week-old posts; they are stored and reach the digest.
+    """
+    return date is None or now - date <= timedelta(hours=settings.catchup_alert_hours)
 
 
 def ingest_statement(db: Database, st: Statement, *, settings: Settings, now: datetime,

@@ -65,6 +65,7 @@ class Settings:
     digest_grace_hours: float = 6.0
     backfill: int = 50
     preview_interval: int = 300
+    catchup_alert_hours: float = 24.0
     preview_base_url: str = "https://t.me"
     session_path: str = "communique.session"
     match_window_hours: float = 72.0
@@ -201,7 +202,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     except (ZoneInfoNotFoundError, ValueError):
         digest.fail("timezone", f"is not an IANA time zone such as Europe/Moscow (got {timezone!r})")
     monitor = _Fields(source, "monitor", top.get("monitor", dict, {}))
-    monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session"})
+    monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session", "catchup_alert_hours"})
     matching = _Fields(source, "matching", top.get("matching", dict, {}))
     matching.unknown({"window_hours"})
     channels = tuple(_channel(source, i, t) for i, t in enumerate(top.get("channel", list, [])))
@@ -220,6 +221,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
         digest_grace_hours=float(digest.get("grace_hours", (int, float), 6.0)),
         backfill=monitor.get("backfill", int, 50),
         preview_interval=monitor.get("preview_interval", int, 300),
+        catchup_alert_hours=float(monitor.get("catchup_alert_hours", (int, float), 24.0)),
         preview_base_url=monitor.get("preview_base_url", str, "https://t.me").rstrip("/"),
         session_path=monitor.get("session", str, "communique.session"),
         match_window_hours=float(matching.get("window_hours", (int, float), 72.0)),

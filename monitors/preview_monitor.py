@@ -20,7 +20,7 @@ import httpx
 from sqlite_utils import Database
 
 from communique.models import NewsItem, Statement
-from communique.pipeline import ingest_news, ingest_statement
+from communique.pipeline import ingest_news, ingest_statement, still_news
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
 from communique.store.statements import advance_channel, last_message_id
@@ -50,7 +50,8 @@ def _store_posts(db: Database, statements: list[Statement], channel: ChannelConf
             if item is not None:
                 queued += ingest_news(db, item, settings=settings, now=now, notify=alert).followups
         else:
-            queued += ingest_statement(db, st, settings=settings, now=now, alert=alert).alerts
+            fresh = alert and still_news(st.date, now=now, settings=settings)
+            queued += ingest_statement(db, st, settings=settings, now=now, alert=fresh).alerts
     if newest:
         advance_channel(db, channel.key, newest)
     return queued

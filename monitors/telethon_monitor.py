@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from telethon import TelegramClient, errors, events, utils
 from telethon.tl import types
 
-from communique.pipeline import ingest_deletions
+from communique.pipeline import ingest_deletions, still_news
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
 from communique.store.statements import advance_channel, last_message_id
@@ -274,7 +274,7 @@ class TelethonMonitor:
         async for message in self.client.iter_messages(watched.peer, min_id=after, reverse=True, wait_time=0):
             same_album = pending and message.grouped_id is not None and pending[-1].grouped_id == message.grouped_id
             if pending and not same_album:
-                await self._ingest(watched, pending, alert=True)
+                await self._ingest(watched, pending, alert=self._still_news(pending[0]))
                 pending = []
             if is_post(message):
                 pending.append(message)
@@ -284,9 +284,12 @@ class TelethonMonitor:
             if seen % PROGRESS_EVERY == 0:
                 log.info("catching up %s: %d messages read, up to id %d", describe(watched.config), seen, message.id)
         if pending:
-            await self._ingest(watched, pending, alert=True)
+            await self._ingest(watched, pending, alert=self._still_news(pending[0]))
         if seen:
             log.info("caught up %s: %d messages after id %d", describe(watched.config), seen, after)
+
+    def _still_news(self, message: types.Message) -> bool:
+        return still_news(message.date, now=self.clock(), settings=self.settings)
 
     async def _report_broken(self, channel: ChannelConfig, reason: str) -> None:
         text = (f"Channel {describe(channel)} cannot be read: {reason}. It is skipped for now (tried again after a "

@@ -51,8 +51,10 @@ def site(running_site: PreviewSite) -> PreviewSite:
     return running_site
 
 
-def settings_for(site: PreviewSite, *channels: dict[str, str], backfill: int = 3) -> Settings:
-    return parse_settings({"admins": [42], "monitor": {"backfill": backfill, "preview_base_url": site.base_url},
+def settings_for(site: PreviewSite, *channels: dict[str, str], backfill: int = 3,
+                 catchup_alert_hours: float = 96) -> Settings:
+    monitor = {"backfill": backfill, "preview_base_url": site.base_url, "catchup_alert_hours": catchup_alert_hours}
+    return parse_settings({"admins": [42], "monitor": monitor,
                            "channel": list(channels) or [{"username": "MFA_Bulletin", "title": "MFA Bulletin",
                                                           "language": "en", "source": "preview"}]})
 
@@ -186,3 +188,10 @@ async def test_the_channel_side_runs_on_preview_pages_alone_and_stops_cleanly(
     assert waits == [settings.preview_interval]
     assert list(stored(db)) == [124, 127, 128]
     assert "watching 0 channel(s) with Telethon and 1 from preview pages" in caplog.text
+
+
+async def test_posts_older_than_the_catch_up_window_are_stored_but_not_alerted(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    advance_channel(db, "mfa_bulletin", 117)  # last read long ago: the pages hold posts 31 hours old and more
+    assert await poll(settings_for(site, catchup_alert_hours=24), store) == 0
+    assert len(stored(db)) == 8 and alerts(db) == []

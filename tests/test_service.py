@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import date
 from http.server import ThreadingHTTPServer
 
 import pytest
@@ -32,8 +33,10 @@ def web() -> Iterator[tuple[PreviewSite, FeedSite]]:
     """Loopback stand-ins for t.me (preview pages) and a news outlet (an RSS feed)."""
     preview, feeds = PreviewSite(), FeedSite()
     threads = [_serving(preview), _serving(feeds)]
-    preview.page("/s/mfa_bulletin", "page_latest.html")
-    preview.page("/s/mfa_bulletin?before=120", "page_older.html")
+    for target, fixture in (("/s/mfa_bulletin", "page_latest.html"), ("/s/mfa_bulletin?before=120", "page_older.html")):
+        preview.page(target, fixture)
+        status, headers, body = preview.routes[target]  # the saved pages' posts, moved to today: fresh news
+        preview.routes[target] = (status, headers, body.replace(b"2026-11-27", date.today().isoformat().encode()))
     feeds.serve("/wire.xml", (SAMPLES / "feeds" / "wire_en.xml").read_bytes())
     yield preview, feeds
     for server, thread in zip((preview, feeds), threads, strict=True):
