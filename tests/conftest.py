@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from fakebotapi import fake_bot_api  # noqa: F401  (re-exported fixture)
 from sqlite_utils import Database
 
 from communique.settings import Settings, load_settings
-from communique.store import open_db
+from communique.store import StoreThread, open_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "samples"
@@ -28,6 +28,14 @@ def db(db_path: Path) -> Iterator[Database]:
     database = open_db(db_path)
     yield database
     database.conn.close()
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[StoreThread]:
+    """The store as async code uses it: one worker thread with its own connection to the test's file."""
+    thread = StoreThread(db_path)
+    yield thread
+    thread.close()
 
 
 @pytest.fixture

@@ -53,13 +53,6 @@ def item(guid: str, title: str, *, date: str | None = "Sat, 28 Nov 2026 10:00:00
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(db_path)
-    yield thread
-    thread.close()
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with new_client(POLICY, trust_env=False) as http:
         yield http

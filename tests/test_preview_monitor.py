@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -57,13 +56,6 @@ def settings_for(site: PreviewSite, *channels: dict[str, str], backfill: int = 3
     return parse_settings({"admins": [42], "monitor": monitor,
                            "channel": list(channels) or [{"username": "MFA_Bulletin", "title": "MFA Bulletin",
                                                           "language": "en", "source": "preview"}]})
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(db_path)
-    yield thread
-    thread.close()
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from conftest import NOW
@@ -72,13 +71,6 @@ def telegram() -> FakeTelegram:
     client.add_channel(TASS, "tass_agency", "ТАСС")
     client.add_channel(ORIGIN, "gov_press", "Пресс-служба правительства")
     return client
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(db_path)
-    yield thread
-    thread.close()
 
 
 @pytest.fixture
