@@ -206,13 +206,18 @@ def skeleton(word: str) -> str:
     return _REPEATS.sub(r"\1", _NOT_A_CLASS.sub("", word.translate(_CONSONANT_CLASS)))
 
 
-def _name_like(word: str) -> bool:
-    """Capitalised Latin or Cyrillic words; every Arabic or Hebrew word (those scripts have no case)."""
+@lru_cache(maxsize=200_000)
+def _name_keys(word: str) -> tuple[str, ...]:
+    """Skeleton keys of a word as written, if it is name-like: a capitalised Latin or Cyrillic word,
+    or any Arabic or Hebrew word (those scripts have no case); stop words and numbers have none."""
     first = word[0]
-    return first.isupper() or "\u0590" <= first <= "\u06ff"
+    if len(word) < 3 or word.isdigit() or not (first.isupper() or "\u0590" <= first <= "\u06ff"):
+        return ()
+    folded = word.casefold().translate(_LETTERS)
+    return () if folded in STOPWORDS else _skeleton_keys(folded)
 
 
-def _skeleton_keys(word: str) -> list[str]:
+def _skeleton_keys(word: str) -> tuple[str, ...]:
     """Keys of one name-like folded word.  Arabic words lose their article or conjunction first;
     a Hebrew word that may begin with a one-letter prefix gives a key with and one without it
     ("בלאוסוב" is Belousov, "בבריאנסק" is "in Bryansk")."""
@@ -227,7 +232,7 @@ def _skeleton_keys(word: str) -> list[str]:
     keys = [skeleton(spelling) for spelling in spellings]
     # Place names take an adjective suffix in Russian and Ukrainian: "Саратовский" is also "Saratov".
     keys += [key[:-2] for key in keys if key.endswith("sk")]
-    return [SKELETON_MARK + key for key in dict.fromkeys(keys) if len(key) >= _MIN_SKELETON]
+    return tuple(SKELETON_MARK + key for key in dict.fromkeys(keys) if len(key) >= _MIN_SKELETON)
 
 
 def dominant_script(stems: list[str]) -> str:
@@ -241,12 +246,7 @@ def index_terms(text: str) -> list[str]:
     """Stems of the text's words, the skeleton keys of its name-like words, and its script mark."""
     cleaned = _clean(text)
     stems = _stems(_fold_clean(cleaned))
-    keys = []
-    for word in _WORD.findall(cleaned):
-        if len(word) > 2 and not word.isdigit() and _name_like(word):
-            folded = word.casefold().translate(_LETTERS)
-            if folded not in STOPWORDS:
-                keys += _skeleton_keys(folded)
+    keys = [key for word in _WORD.findall(cleaned) for key in _name_keys(word)]
     return [*stems, *keys, SCRIPT_MARK + dominant_script(stems)]
 
 

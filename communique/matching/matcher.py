@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from communique.matching.query import document_frequencies, fts_query, idf, row_count, rowid_range
+from communique.matching.query import document_frequencies, fts_query, has_rows, idf, row_count, rowid_range
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
 from communique.store.timefmt import to_db
@@ -94,7 +94,7 @@ class _Query:
         self.mark = self.terms[-1]
         self.set = set(self.terms[:-1])
         self.total = row_count(db, side.fts)
-        df = document_frequencies(db, side.vocab, [*self.set, *SCRIPT_MARKS])
+        df = document_frequencies(db, side.vocab, list(self.set), self.total)
         present = sorted((t for t in self.set if t in df), key=lambda t: (df[t], t))
         own = [t for t in present if not t.startswith(SKELETON_MARK)][: options.query_terms]
         shared = [t for t in present if is_shared(t)][: options.shared_terms]
@@ -103,8 +103,8 @@ class _Query:
         self.df = df
         self.numbers = {t for t in self.set if t.isdigit()}
         # Rows in the query's script, rows in others: a one-script index needs no script condition.
-        self.same_script_rows = df.get(self.mark, 0)
-        self.other_script_rows = sum(df.get(m, 0) for m in SCRIPT_MARKS if m != self.mark)
+        self.same_script_rows = has_rows(db, side.fts, self.mark)
+        self.other_script_rows = any(has_rows(db, side.fts, m) for m in SCRIPT_MARKS if m != self.mark)
 
 
 def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
@@ -165,7 +165,7 @@ def _terms(db: Database, side: _Side, row_ids: list[int]) -> dict[int, list[str]
 def _learn_frequencies(db: Database, side: _Side, query: _Query, docs: list[list[str]]) -> None:
     """Look up the document frequencies of the scored candidates' terms in one query."""
     unknown = {t for terms in docs for t in terms} - query.df.keys()
-    query.df.update(document_frequencies(db, side.vocab, list(unknown)))
+    query.df.update(document_frequencies(db, side.vocab, list(unknown), query.total))
 
 
 def _score(query: _Query, doc_terms: list[str], same_script: bool) -> float:

@@ -1,21 +1,54 @@
-"""Building a bounded FTS5 query from a text's rarest terms, and narrowing it to a time window."""
+"""The pieces of an FTS5 query: term statistics, the OR query itself, and the time window's rowids."""
 
 from __future__ import annotations
 
 import math
+import weakref
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from communique.store.timefmt import to_db
 
+_REFRESH_GROWTH = 0.05
+_CACHE_LIMIT = 500_000
+_frequency_cache: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-def document_frequencies(db: Database, vocab_table: str, words: list[str]) -> dict[str, int]:
-    if not words:
-        return {}
-    marks = ",".join("?" * len(words))
-    rows = db.execute(f"SELECT term, doc FROM {vocab_table} WHERE term IN ({marks})", words).fetchall()
-    return dict(rows)
+
+def document_frequencies(db: Database, vocab_table: str, words: list[str], total: int) -> dict[str, int]:
+    """How many rows hold each word (words in no row are left out).
+
+    fts5vocab counts a term's rows by walking its posting list, which takes milliseconds for a
+    common word in a large archive, so counts are remembered per connection and looked up
+    again only once the index (`total` rows) has grown by 5%: idf weights barely move meanwhile.
+    """
+    cache = _frequency_cache.setdefault(db, {})
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    found: dict[str, int] = {}
+    missing = []
+    for word in dict.fromkeys(words):
+        cached = cache.get((vocab_table, word))
+        if cached is not None and total <= cached[1] * (1 + _REFRESH_GROWTH):
+            if cached[0]:
+                found[word] = cached[0]
+        else:
+            missing.append(word)
+    if missing:
+        marks = ",".join("?" * len(missing))
+        counted = dict(db.execute(f"SELECT term, doc FROM {vocab_table} WHERE term IN ({marks})", missing).fetchall())
+        for word in missing:
+            cache[(vocab_table, word)] = (counted.get(word, 0), total)
+        found.update(counted)
+    return found
+
+
+def has_rows(db: Database, fts_table: str, term: str) -> bool:
+    """Whether any row holds the term (one step into its posting list)."""
+    return db.execute(f"SELECT 1 FROM {fts_table} WHERE {fts_table} MATCH ? LIMIT 1",
+                      (fts_query([term]),)).fetchone() is not None
 
 
 def row_count(db: Database, fts_table: str) -> int:
@@ -25,21 +58,6 @@ def row_count(db: Database, fts_table: str) -> int:
 
 def idf(total: int, df: int) -> float:
     return math.log(1 + (total - df + 0.5) / (df + 0.5))
-
-
-def rarest_terms(db: Database, vocab_table: str, fts_table: str, words: list[str],
-                 limit: int) -> list[tuple[str, float]]:
-    """The `limit` rarest of a text's distinct terms that occur in the index, with their idf weight.
-
-    Capping the query keeps an OR query over a large archive from visiting the posting lists
-    of common words, which carry little evidence anyway.
-    """
-    distinct = list(dict.fromkeys(w for w in words if len(w) > 1 or w.isdigit()))
-    df = document_frequencies(db, vocab_table, distinct)
-    total = row_count(db, fts_table)
-    present = [(w, idf(total, df[w])) for w in distinct if w in df]
-    present.sort(key=lambda item: -item[1])
-    return present[:limit]
 
 
 def fts_query(words: list[str]) -> str:

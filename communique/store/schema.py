@@ -169,4 +169,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX statements_deleted ON statements(deleted_at) WHERE deleted_at IS NOT NULL;
         """,
     ),
+    (
+        6,
+        "news: find an outlet's items of the same days without reading all its items",
+        """
+        CREATE INDEX news_source_date ON news(source, date);
+        """,
+    ),
 ]
