@@ -143,6 +143,16 @@ def test_a_news_item_finds_the_statement_it_reports(db):
     assert found[0].score >= COVERED_THRESHOLD
 
 
+def test_news_stored_after_a_search_is_found_by_the_next_search(archive):
+    db, _ = archive
+    visit = "Сырский прибыл в Рамштайн на встречу контактной группы"
+    assert match_news(db, visit, date=NOW) == []
+    with transaction(db):
+        new_id, _ = upsert_news(db, NewsItem(source="ria", guid="r9", title="Сырский прибыл в Рамштайн",
+                                             text="Встреча контактной группы началась.", date=NOW), now=NOW)
+    assert match_news(db, visit, date=NOW)[0].row_id == new_id
+
+
 def test_text_without_any_indexed_word_matches_nothing(archive):
     db, _ = archive
     assert match_news(db, "зззз qqqq", date=NOW) == []

@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 from communique.store.timefmt import to_db
 
-_REFRESH_GROWTH = 0.05
+_REFRESH_ROWS = 1000
+_REFRESH_SHARE = 0.05
 _CACHE_LIMIT = 500_000
 _frequency_cache: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], tuple[int, int]]] = (
     weakref.WeakKeyDictionary()
@@ -21,8 +22,9 @@ def document_frequencies(db: Database, vocab_table: str, words: list[str], total
     """How many rows hold each word (words in no row are left out).
 
     fts5vocab counts a term's rows by walking its posting list, which takes milliseconds for a
-    common word in a large archive, so counts are remembered per connection and looked up
-    again only once the index (`total` rows) has grown by 5%: idf weights barely move meanwhile.
+    common word in a large archive, so counts are remembered per connection until the index
+    (`total` rows) has grown by 1,000 rows or 5%: idf weights barely move meanwhile.  Absent
+    words cost nothing to look up and are never remembered, so a new name is found at once.
     """
     cache = _frequency_cache.setdefault(db, {})
     if len(cache) > _CACHE_LIMIT:
@@ -31,16 +33,15 @@ def document_frequencies(db: Database, vocab_table: str, words: list[str], total
     missing = []
     for word in dict.fromkeys(words):
         cached = cache.get((vocab_table, word))
-        if cached is not None and total <= cached[1] * (1 + _REFRESH_GROWTH):
-            if cached[0]:
-                found[word] = cached[0]
+        if cached is not None and total - cached[1] <= min(_REFRESH_ROWS, _REFRESH_SHARE * cached[1]):
+            found[word] = cached[0]
         else:
             missing.append(word)
     if missing:
         marks = ",".join("?" * len(missing))
         counted = dict(db.execute(f"SELECT term, doc FROM {vocab_table} WHERE term IN ({marks})", missing).fetchall())
-        for word in missing:
-            cache[(vocab_table, word)] = (counted.get(word, 0), total)
+        for word, df in counted.items():
+            cache[(vocab_table, word)] = (df, total)
         found.update(counted)
     return found
 
