@@ -63,7 +63,7 @@ class SlidingWindowLimiter:
     def __init__(self, limits: Limits = Limits(), clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
-        self._last_send: float | None = None
+        self._next_slot: float | None = None  # when the pace allows the next send
         # Per chat, only the most recent `count` sends of a window decide the next one: short deques.
         self._chats: dict[int, deque[float]] = {}
         self._paused_until: dict[int | None, float] = {}
@@ -80,8 +80,7 @@ class SlidingWindowLimiter:
     def delay(self, chat_id: int) -> float:
         """Seconds until a send to `chat_id` is admitted under every limit."""
         now = self.clock()
-        spacing = self.limits.overall_window * (1 + self.limits.margin) / self.limits.overall
-        paced = self._last_send + spacing - now if self._last_send is not None else 0.0
+        paced = self._next_slot - now if self._next_slot is not None else 0.0
         return max(paced, self._paused_until.get(None, now) - now, self.chat_delay(chat_id))
 
     def try_acquire(self, chat_id: int) -> bool:
@@ -89,12 +88,22 @@ class SlidingWindowLimiter:
         if self.delay(chat_id) > 0:
             return False
         now = self.clock()
-        self._last_send = now
+        self._next_slot = self._pace(now)
         self._chats.setdefault(chat_id, deque(maxlen=max(self.limits.per_chat, self.limits.per_group))).append(now)
         self._recorded += 1
         if self._recorded % 1000 == 0:
             self._forget_idle(now)
         return True
+
+    def _pace(self, now: float) -> float:
+        """The next slot: one spacing after this send's slot.  A send that woke a little late (the event
+        loop's timers overshoot by a millisecond or so) keeps to the schedule rather than pushing every
+        later send back; late by more than half the margin, the schedule starts again from now."""
+        window = self.limits.overall_window
+        spacing = window * (1 + self.limits.margin) / self.limits.overall
+        if self._next_slot is not None and now - self._next_slot <= window * self.limits.margin / 2:
+            return self._next_slot + spacing
+        return now + spacing
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until a send to `chat_id` is admitted, and record it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.ratelimit import Limits, SlidingWindowLimiter
 
 EXACT = Limits(margin=0.0)
@@ -32,6 +34,21 @@ def test_thirty_a_second_overall_paced_not_in_bursts() -> None:
     assert times == [round(i / 30, 6) for i in range(90)]
     # No window of one second ever holds more than 30, wherever it starts.
     assert all(sum(1 for t in times if start <= t < start + 1.0 - 1e-9) <= 30 for start in times)
+
+
+def test_timers_that_wake_a_little_late_do_not_slow_the_pace() -> None:
+    clock = Clock()
+    limiter = SlidingWindowLimiter(Limits(margin=0.03), clock)
+    times = []
+    for chat in range(1, 301):
+        clock.now += limiter.delay(chat) + 0.002  # asyncio.sleep overshoots
+        assert limiter.try_acquire(chat)
+        times.append(clock.now)
+    assert times[-1] - times[0] == pytest.approx(299 * 1.03 / 30, abs=0.003)
+    assert all(b - a >= 1.0 for a, b in zip(times, times[30:], strict=False))  # 31 sends never within 1 s
+    clock.now += 0.5  # idle: the pace starts again from now
+    assert limiter.delay(500) == 0.0 and limiter.try_acquire(500)
+    assert limiter.delay(501) == pytest.approx(1.03 / 30)
 
 
 def test_one_a_second_to_a_chat_and_twenty_a_minute_to_a_group() -> None:

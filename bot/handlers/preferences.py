@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 from functools import lru_cache
@@ -27,8 +28,10 @@ def _zones() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
-def find_zone(text: str) -> str | None:
-    return _zones().get(text.strip().replace(" ", "_").lower())
+async def find_zone(text: str) -> str | None:
+    """The IANA name for `text`, whatever its case (the first call reads the zone list, off the event loop)."""
+    zones = await asyncio.to_thread(_zones)
+    return zones.get(text.strip().replace(" ", "_").lower())
 
 
 async def digest(update: Update, context: Context) -> None:
@@ -52,7 +55,7 @@ async def digest(update: Update, context: Context) -> None:
 async def timezone(update: Update, context: Context) -> None:
     """Set the chat's time zone (an IANA name such as Europe/Moscow)."""
     text = arg_text(update)
-    name = find_zone(text) if text else None
+    name = await find_zone(text) if text else None
     if name is None:
         if not text:
             await usage(update, "timezone", "Which time zone? Give an IANA name, Area/City.")
