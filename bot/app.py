@@ -36,7 +36,7 @@ from communique.store import StoreThread
 log = logging.getLogger("communique.bot")
 App = Application[Any, Any, Any, Any, Any, Any]
 Hook = Callable[[App], Awaitable[None]]
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 DESCRIPTION = ("Alerts when official channels (ministries, governments) post, with the news outlets that have "
                "reported each statement, or a note that none has yet. Subscribe to topics, keywords or channels; "
                "get a daily digest at your hour.")

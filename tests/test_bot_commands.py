@@ -141,3 +141,41 @@ async def test_a_button_of_a_removed_topic_is_answered(fake_bot_api: FakeBotAPI,
         await fake_bot_api.wait_for(lambda: bool(fake_bot_api.calls_to("answerCallbackQuery")))
     [answer] = fake_bot_api.calls_to("answerCallbackQuery")
     assert answer.params["text"].startswith("This topic is no longer offered")
+
+
+def member_update(fake: FakeBotAPI, chat: dict[str, object], old: str, new: str) -> None:
+    """Telegram's my_chat_member update: the bot's own status in `chat` changed from `old` to `new`."""
+    bot_user = {"id": fake.bot_id, "is_bot": True, "first_name": "Communique", "username": fake.username}
+    status = {"kicked": {"until_date": 0}, "administrator": {
+        "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": False,
+        "can_manage_video_chats": False, "can_restrict_members": False, "can_promote_members": False,
+        "can_change_info": False, "can_invite_users": False, "can_post_stories": False,
+        "can_edit_stories": False, "can_delete_stories": False}}
+    fake.push_update("my_chat_member", {
+        "chat": chat, "from": {"id": MEMBER, "is_bot": False, "first_name": "Member"}, "date": 1_790_000_000,
+        "old_chat_member": {"user": bot_user, "status": old, **status.get(old, {})},
+        "new_chat_member": {"user": bot_user, "status": new, **status.get(new, {})}})
+
+
+async def test_blocking_removing_and_adding_the_bot_are_followed(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                                 settings: Settings) -> None:
+    private = {"id": READER, "type": "private", "first_name": "Reader"}
+    group = {"id": GROUP, "type": "supergroup", "title": "Newsroom"}
+
+    async def active(chat_id: int) -> object:
+        subscriber = await bot.store.run(get_subscriber, chat_id)
+        return subscriber and subscriber["active"]
+
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        await bot.say(READER, "/subscribe Курск")
+        member_update(fake_bot_api, private, "member", "kicked")  # the user blocked the bot
+        member_update(fake_bot_api, group, "left", "administrator")  # added to a group
+        await bot.say(ADMIN, "/stats")  # updates are handled in order: the two above are done
+        assert await active(READER) == 0
+        assert await active(GROUP) == 1
+        assert (await bot.store.run(get_subscriber, GROUP))["title"] == "Newsroom"
+        member_update(fake_bot_api, group, "administrator", "left")  # removed from it
+        member_update(fake_bot_api, private, "kicked", "member")  # unblocked
+        await bot.say(ADMIN, "/stats")
+        assert await active(GROUP) == 0
+        assert await active(READER) == 1

@@ -8,10 +8,17 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import Context
-from bot.handlers import admin, archive, preferences, subscriptions
+from bot.handlers import admin, archive, membership, preferences, subscriptions
 from bot.handlers.common import COMMANDS, log, reply
 from bot.keyboards import TOPIC_PREFIX
 from communique.messages import esc
@@ -71,6 +78,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(CommandHandler(command.name, HANDLERS[command.name]))
     application.add_handler(CallbackQueryHandler(subscriptions.topic_button, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
                                            archive.search_text))

@@ -80,8 +80,9 @@ async def usage(update: Update, name: str, problem: str | None = None) -> None:
     await reply(update, usage_text(name, problem))
 
 
-async def register_chat(update: Update, context: Context) -> int:
-    """The chat's id, after making sure it is a subscriber (a new one is announced to the digest scheduler)."""
+async def register_chat(update: Update, context: Context, *, announce: bool = False) -> int:
+    """The chat's id, after making sure it is an active subscriber.  A new chat (or, with `announce`,
+    any) is announced to the digest scheduler."""
     chat = update.effective_chat
     assert chat is not None
     settings = settings_of(context)
@@ -90,6 +91,7 @@ async def register_chat(update: Update, context: Context) -> int:
                                       digest_time=settings.digest_time, now=now())
     if new:
         log.info("new chat %s (%s)", chat.id, chat.type)
+    if new or announce:
         await schedule_changed(context, chat.id)
     return chat.id
 
