@@ -93,7 +93,7 @@ async def test_following_listing_pausing_and_stopping(fake_bot_api: FakeBotAPI, 
             "This chat does not follow the @tass_agency (ТАСС); /list shows what it follows."]
         assert (await bot.say(READER, "/updates coverage on"))[0].startswith("✅ Follow-ups when an outlet first")
         [listing] = await bot.say(READER, "/list")
-        assert "Topics: topic Prisoner exchanges (prisoner-exchange)" in listing
+        assert "This chat follows\n• topic Prisoner exchanges (prisoner-exchange)\n\nAlerts: on" in listing
         assert "Daily digest: at 08:00 (Europe/Moscow)" in listing
         assert "new coverage on" in listing
 
@@ -111,6 +111,20 @@ async def test_following_listing_pausing_and_stopping(fake_bot_api: FakeBotAPI, 
         assert bye.startswith("Done: this chat's subscriptions, settings and queued messages are deleted")
         assert await bot.store.run(get_subscriber, READER) is None
         assert await bot.store.run(subscriptions_of, READER) == []
+
+
+async def test_long_answers_come_in_several_messages_under_the_limit(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                                     settings: Settings) -> None:
+    keywords = [f"переговоры о прекращении огня номер {i} в районе приграничья" for i in range(100)]
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        followed = [text for i in range(0, 100, 25) for text in await bot.say(READER, "/subscribe " +
+                                                                               ", ".join(keywords[i:i + 25]))]
+        assert sum(text.count("✅ Following the keyword") for text in followed) == 100
+        [full] = await bot.say(READER, "/subscribe Курск")
+        assert full == "⚠️ This chat follows the maximum number of things; /unsubscribe some first."
+        listing = await bot.say(READER, "/list", replies=2)
+    assert all(len(text) <= 4096 for text in followed + listing)
+    assert sum(text.count("• keyword") for text in listing) == 100 and listing[1].endswith("(/updates)")
 
 
 async def test_the_archive_answers_latest_search_and_free_text(fake_bot_api: FakeBotAPI, db_path: Path,

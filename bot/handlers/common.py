@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.chats import register
 from bot.context import Context, schedule_changed, settings_of, store_of
-from communique.messages import esc
+from communique.messages import MESSAGE_LIMIT, esc, length, split_blocks
 from communique.settings import Settings
 
 log = logging.getLogger("communique.bot")
@@ -62,9 +62,13 @@ def arg_text(update: Update) -> str:
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from (HTML, no link previews: the application's defaults)."""
+    """Answer in the chat the update came from (HTML, no link previews: the application's defaults).
+    A text over Telegram's limit goes in several messages, cut between lines (replies keep each
+    element's tags on one line)."""
     assert update.effective_chat is not None
-    await update.get_bot().send_message(update.effective_chat.id, text, **kwargs)
+    pages = [text] if length(text) <= MESSAGE_LIMIT else split_blocks(text.split("\n"), separator="\n")
+    for page in pages:
+        await update.get_bot().send_message(update.effective_chat.id, page, **kwargs)
 
 
 def usage_text(name: str, problem: str | None = None) -> str:

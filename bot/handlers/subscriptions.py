@@ -87,17 +87,18 @@ async def subscribe(update: Update, context: Context) -> None:
         return
     settings = settings_of(context)
     chat_id = await register_chat(update, context)
-    lines = []
+    lines, understood = [], 0
     for item in items:
         try:
             target = parse_target(item, settings)
         except TargetError as exc:
             lines.append(f"⚠️ {exc}")
             continue
+        understood += 1
         result = await store_of(context).run(follow, chat_id, target.kind, target.value, now=now())
         lines.append(_followed_line(target, result, settings))
         log.info("chat %s follows %s:%s (%s)", chat_id, target.kind, target.value, result)
-    if all(line.startswith("⚠️") for line in lines):
+    if not understood:
         lines.append(usage_text("subscribe"))
     await reply(update, "\n".join(lines))
 
@@ -144,10 +145,9 @@ async def list_(update: Update, context: Context) -> None:
     chat_id = await register_chat(update, context)
     subscriber, subscriptions = await store_of(context).run(overview, chat_id)
     lines = ["<b>This chat follows</b>"]
-    for kind, heading in (("topic", "Topics"), ("keyword", "Keywords"), ("channel", "Channels")):
-        labels = [Target(s.kind, s.value).label(settings) for s in subscriptions if s.kind == kind]
-        if labels:
-            lines.append(f"{heading}: " + ", ".join(labels))
+    order = {"topic": 0, "keyword": 1, "channel": 2}
+    for s in sorted(subscriptions, key=lambda s: (order[s.kind], s.value)):
+        lines.append(f"• {Target(s.kind, s.value).label(settings)}")
     if len(lines) == 1:
         lines.append("Nothing yet: try /topics, or /subscribe with a keyword or @channel.")
     tz = zone(subscriber, settings).key
