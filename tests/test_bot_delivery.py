@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from bot_harness import FAST
 from conftest import NOW
 from fakebotapi import ApiError, FakeBotAPI, RateLimits
@@ -67,13 +65,6 @@ async def until(store: StoreThread, predicate: Any, timeout: float = 20.0) -> No
 
 def settled(db: Any) -> bool:
     return count_in(db, "pending", "sending") == 0
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[StoreThread]:
-    thread = StoreThread(db_path)
-    yield thread
-    thread.close()
 
 
 async def deliver(fake: FakeBotAPI, store: StoreThread, **options: Any) -> list[dict[str, Any]]:
