@@ -45,6 +45,7 @@ from bot import outbox_state
 from bot.ratelimit import Limits, SlidingWindowLimiter
 from communique.messages import CAPTION_LIMIT, MESSAGE_LIMIT, excerpt, length, split_blocks, strip_tags
 from communique.store import StoreThread, outbox
+from communique.store.subscribers import migrate_chat
 
 log = logging.getLogger("communique.delivery")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -181,7 +182,7 @@ class Delivery:
                 message_ids = await self._send_parts(chat_id, row)
             except ChatMigrated as exc:
                 log.info("chat %s became supergroup %s; following it", chat_id, exc.new_chat_id)
-                await self.store.run(outbox_state.follow_migration, chat_id, exc.new_chat_id)
+                await self.store.run(migrate_chat, chat_id, exc.new_chat_id)
                 chat_id = exc.new_chat_id
                 continue
             except RetryAfter as exc:

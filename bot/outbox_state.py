@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from communique.store import outbox
-from communique.store.subscribers import deactivate, migrate_chat
+from communique.store.subscribers import deactivate
 
 
 def progress(db: Database, row_ids: list[int]) -> dict[int, list[int]]:
@@ -39,15 +39,6 @@ def chat_gone(db: Database, chat_id: int, row_ids: list[int], error: str) -> Non
     deactivate(db, chat_id)
     for row_id in row_ids:
         outbox.mark_skipped(db, row_id, error)
-
-
-def follow_migration(db: Database, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: move the subscriber and its queue to the new id.
-
-    Foreign keys are checked at commit, when the subscriber and its subscriptions have both moved.
-    """
-    db.execute("PRAGMA defer_foreign_keys = ON")
-    migrate_chat(db, old_chat_id, new_chat_id)
 
 
 def defer(db: Database, row_ids: list[int], not_before: datetime, reason: str) -> None:

@@ -86,3 +86,17 @@ def test_outbox_holds_one_row_per_event_and_chat_and_claims_each_once(db):
     assert [r["id"] for r in taken_over] == [first[0]["id"]]
     ob.mark_sent(db, first[0]["id"], [1001], now=NOW)
     assert ob.claim(db, "worker-c", now=NOW + timedelta(hours=1)) == []
+
+
+def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions_and_pending_alerts(db):
+    from communique.store.subscribers import ensure_subscriber, migrate_chat, subscribe, subscriptions_of
+
+    ensure_subscriber(db, -100, now=NOW, chat_type="group", title="Desk")
+    subscribe(db, -100, "topic", "syria", now=NOW)
+    ob.enqueue(db, Alert("alert:mod_russia/1", -100, "text"), now=NOW)
+    migrate_chat(db, -100, -1009)
+    assert [(s.kind, s.value) for s in subscriptions_of(db, -1009)] == [("topic", "syria")]
+    assert db.execute("SELECT chat_type, title FROM subscribers WHERE chat_id = -1009").fetchone() == ("supergroup",
+                                                                                                        "Desk")
+    assert db.execute("SELECT count(*) FROM subscribers WHERE chat_id = -100").fetchone()[0] == 0
+    assert [r["chat_id"] for r in ob.pending_for(db)] == [-1009]

@@ -86,11 +86,18 @@ def forget(db: Database, chat_id: int) -> None:
 
 
 def migrate_chat(db: Database, old_chat_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: move the subscriber, its subscriptions and pending messages."""
-    if get_subscriber(db, new_chat_id) is None:
-        db.execute("UPDATE subscribers SET chat_id = ?, chat_type = 'supergroup' WHERE chat_id = ?",
-                   (new_chat_id, old_chat_id))
+    """A group became a supergroup: move the subscriber, its subscriptions, pending messages and digests.
+
+    The new subscriber row is made first and the old one removed last, so the subscriptions'
+    foreign key holds at every step.
+    """
+    columns = [c.name for c in db["subscribers"].columns if c.name not in ("chat_id", "chat_type")]
+    names = ", ".join(columns)
+    db.execute(f"INSERT OR IGNORE INTO subscribers (chat_id, chat_type, {names}) "
+               f"SELECT ?, 'supergroup', {names} FROM subscribers WHERE chat_id = ?", (new_chat_id, old_chat_id))
     db.execute("UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id))
     db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND state IN ('pending', 'sending')",
                (new_chat_id, old_chat_id))
     db.execute("UPDATE OR IGNORE digests SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id))
+    db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,))
+    db.execute("DELETE FROM subscribers WHERE chat_id = ?", (old_chat_id,))
