@@ -109,9 +109,17 @@ def _pack(units: Iterable[str], limit: int, joiner: str) -> list[str]:
     return packed
 
 
+_TELEGRAM_TAG = re.compile(
+    r"</?(?:b|strong|i|em|u|ins|s|strike|del|a|code|pre|blockquote|tg-spoiler|tg-emoji|span)(?:\s[^<>]*)?>",
+    re.IGNORECASE)
+
+
 def strip_tags(text: str) -> str:
-    """Plain text of our own HTML (for the plain-text fallback when Telegram rejects the markup)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+    """Plain text of Telegram HTML, for the fallback when Telegram rejects the markup.
+
+    Only the tags Telegram knows are removed, so stray text such as "3 < 5 & 7 > 2" survives.
+    """
+    return html.unescape(_TELEGRAM_TAG.sub("", text))
 
 
 def to_terminal(text: str) -> str:

@@ -126,3 +126,10 @@ def test_an_album_with_several_captions_is_alerted_once_with_all_of_them(db, set
     assert outcome.alerts == 1
     text = db.execute("SELECT text FROM outbox").fetchone()[0]
     assert "Учения на Балтике." in text and "Фото с полигона." in text
+
+
+def test_the_plain_text_fallback_keeps_stray_brackets_and_ampersands():
+    from communique.messages import strip_tags
+
+    assert strip_tags('<b>Alert</b> 3 < 5 & 7 > 2 &amp; <a href="https://t.me/x/1">post</a>') == \
+        "Alert 3 < 5 & 7 > 2 & post"
