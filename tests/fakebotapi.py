@@ -323,6 +323,7 @@ class FakeBotAPI:
         self._faults: list[_Fault] = []
         self._blocked: dict[int, str] = {}
         self._migrated: dict[int, int] = {}
+        self._members: dict[tuple[int, int], str] = {}
         self._sent_at: dict[int | None, list[float]] = {}  # accepted sends per chat; None = overall
         self._connections: set[socket.socket] = set()
         self._stopping = False
@@ -393,6 +394,11 @@ class FakeBotAPI:
         default = "bot was blocked by the user" if chat_id > 0 else "bot was kicked from the group chat"
         with self._cond:
             self._blocked[chat_id] = f"Forbidden: {description or default}"
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of a user in a group: "member" unless set ("administrator", "creator", ...)."""
+        with self._cond:
+            self._members[(chat_id, user_id)] = status
 
     def unblock(self, chat_id: int) -> None:
         with self._cond:
@@ -717,6 +723,20 @@ class FakeBotAPI:
         gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
                                "gifts_from_channels"), False)
         return chat | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+
+    def _api_getchatmember(self, call: Call) -> dict[str, Any]:
+        user_id = int(call.params["user_id"])
+        with self._cond:
+            status = self._members.get((call.chat_id, user_id), "member")  # type: ignore[arg-type]
+        member: dict[str, Any] = {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "User"}}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            rights = ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                      "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
+                      "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
+            member |= dict.fromkeys(rights, False) | {"can_manage_chat": True}
+        return member
 
     def _answer_true(self, call: Call) -> bool:
         return True

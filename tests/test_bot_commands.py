@@ -9,6 +9,7 @@ from bot_harness import ADMIN, running_bot
 from conftest import NOW
 from fakebotapi import FakeBotAPI
 
+from bot.handlers.common import ONLY_GROUP_ADMINS
 from communique.models import Statement
 from communique.pipeline import ingest_statement
 from communique.settings import Settings
@@ -54,11 +55,33 @@ async def test_unknown_commands_get_a_hint_but_other_bots_commands_are_left_alon
             "I don't know /frobnicate. /help lists the commands."]
         await bot.silence(GROUP, "/frobnicate", **group)
         await bot.silence(GROUP, "/subscribe@other_bot Курск", **group)
+        fake_bot_api.set_member(GROUP, MEMBER, "administrator")
         [answer] = await bot.say(GROUP, f"/subscribe@{fake_bot_api.username} Курск, @mod_russia", **group)
         assert answer == ("✅ Following the keyword “курск”. Inflected forms and spelling variants count too.\n"
                           "✅ Following the @mod_russia (Минобороны России).")
         subscriber = await bot.store.run(get_subscriber, GROUP)
     assert (subscriber["chat_type"], subscriber["title"]) == ("supergroup", f"Group {GROUP}")
+
+
+async def test_in_a_group_only_its_administrators_change_what_it_follows(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
+    group = {"chat_type": "supergroup", "user_id": MEMBER}
+    name = fake_bot_api.username
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        for command in (f"/subscribe@{name} Курск", f"/digest@{name} 07:30", f"/stop@{name}", f"/pause@{name}"):
+            assert await bot.say(GROUP, command, **group) == [ONLY_GROUP_ADMINS]
+        assert (await bot.say(GROUP, f"/list@{name}", **group))[0]  # reading is open to every member
+        await bot.say(GROUP, f"/topics@{name}", **group)  # anyone may look at the topics...
+        menu = fake_bot_api.sent_messages(GROUP)[-1]
+        fake_bot_api.push_callback_query(GROUP, MEMBER, menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+                                         menu["message_id"])
+        await fake_bot_api.wait_for(lambda: bool(fake_bot_api.calls_to("answerCallbackQuery")))
+        [refusal] = fake_bot_api.calls_to("answerCallbackQuery")  # ...but not tick one
+        assert (refusal.params["text"], refusal.params["show_alert"]) == (ONLY_GROUP_ADMINS, True)
+        fake_bot_api.set_member(GROUP, MEMBER, "creator")
+        assert (await bot.say(GROUP, f"/subscribe@{name} Курск", **group))[0].startswith("✅")
+        subscriptions = await bot.store.run(subscriptions_of, GROUP)
+    assert [(s.kind, s.value) for s in subscriptions] == [("keyword", "курск")]
 
 
 async def test_admin_commands_are_refused_politely_to_everyone_else(

@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.context import Context
 from bot.handlers import admin, archive, membership, preferences, subscriptions
-from bot.handlers.common import COMMANDS, log, reply
+from bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, log, may_change_settings, reply
 from bot.keyboards import TOPIC_PREFIX
 from communique.messages import esc
 
@@ -32,6 +32,24 @@ HANDLERS: dict[str, Handler] = {
     "latest": archive.latest, "search": archive.search,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
 }
+
+
+CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop"})
+
+
+def group_admins_only(handler: Handler) -> Handler:
+    """Refuse a settings change asked by a group member who is not one of its administrators."""
+
+    async def guarded(update: Update, context: Context) -> None:
+        if await may_change_settings(update, context):
+            await handler(update, context)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(ONLY_GROUP_ADMINS, show_alert=True)
+        else:
+            await reply(update, ONLY_GROUP_ADMINS)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
 
 
 def menu(*, admin: bool = False) -> list[BotCommand]:
@@ -75,8 +93,11 @@ async def error(update: object, context: Context) -> None:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for command in COMMANDS:
-        application.add_handler(CommandHandler(command.name, HANDLERS[command.name]))
-    application.add_handler(CallbackQueryHandler(subscriptions.topic_button, pattern=f"^{TOPIC_PREFIX}"))
+        handler = HANDLERS[command.name]
+        application.add_handler(CommandHandler(command.name, group_admins_only(handler)
+                                               if command.name in CHANGES_SETTINGS else handler))
+    application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
+                                                 pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))

@@ -107,3 +107,22 @@ def zone(subscriber: dict[str, Any] | None, settings: Settings) -> ZoneInfo:
 def is_admin(update: Update, context: Context) -> bool:
     user = update.effective_user
     return user is not None and user.id in settings_of(context).admins
+
+
+ONLY_GROUP_ADMINS = "Only this group's administrators can change what it follows and how."
+
+
+async def may_change_settings(update: Update, context: Context) -> bool:
+    """In a group, only its administrators change its subscriptions and settings; in a private chat, its user.
+
+    An anonymous administrator writes as the group itself (`sender_chat`).
+    """
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat is None or chat.type == "private":
+        return True
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ("administrator", "creator")
