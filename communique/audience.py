@@ -8,8 +8,10 @@ A subscription is met by a statement when
 A keyword word meets a statement word when their stems are equal, or, for stems of five
 letters or more, when the statement's stem extends the keyword's ("белгород" meets
 "Белгородской", "drone" meets "drones") or the two are near-identical spellings
-(rapidfuzz ratio >= 90: "Belgorod" / "Bilgorod").  Short stems must be equal, so "ПВО"
-does not meet "ПВОС..." and "war" does not meet "warm".
+(rapidfuzz ratio >= 90: "Belgorod" / "Bilgorod").  A name typed in another script meets
+by its consonant skeleton of four or more sounds ("Kursk" meets "Курской", "Belousov"
+meets "بيلاوسوف").  Short stems must be equal, so "ПВО" does not meet "ПВОС..." and "war"
+does not meet "warm".
 """
 
 from __future__ import annotations
@@ -19,31 +21,35 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from communique.normalise import fold, stem, terms
+from communique.normalise import SKELETON_MARK, fold, stem, terms, word_skeletons
 
 MIN_PREFIX_STEM = 5
 NEAR_SPELLING = 90.0
+MIN_SKELETON = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Keyword:
-    """A keyword as typed, and the stems of its words."""
+    """A keyword as typed, and for each of its words the stem and the skeleton keys."""
 
     text: str
     stems: tuple[str, ...]
+    skeletons: tuple[frozenset[str], ...]
 
     @classmethod
     def parse(cls, text: str) -> Keyword:
         words = fold(text).split()
-        return cls(text=text, stems=tuple(stem(w) for w in words))
+        skeletons = tuple(frozenset(k for k in word_skeletons(w) if len(k) - len(SKELETON_MARK) >= MIN_SKELETON)
+                          for w in words)
+        return cls(text=text, stems=tuple(stem(w) for w in words), skeletons=skeletons)
 
 
-def _word_meets(keyword_stem: str, statement_stems: set[str]) -> bool:
-    if keyword_stem in statement_stems:
+def _word_meets(keyword_stem: str, skeletons: frozenset[str], statement_words: set[str]) -> bool:
+    if keyword_stem in statement_words or not skeletons.isdisjoint(statement_words):
         return True
     if len(keyword_stem) < MIN_PREFIX_STEM:
         return False
-    for candidate in statement_stems:
+    for candidate in statement_words:
         if candidate.startswith(keyword_stem) and len(candidate) - len(keyword_stem) <= 4:
             return True
         if abs(len(candidate) - len(keyword_stem)) <= 2 and fuzz.ratio(candidate, keyword_stem) >= NEAR_SPELLING:
@@ -51,12 +57,14 @@ def _word_meets(keyword_stem: str, statement_stems: set[str]) -> bool:
     return False
 
 
-def keyword_meets(keyword: Keyword, statement_stems: set[str]) -> bool:
-    return bool(keyword.stems) and all(_word_meets(s, statement_stems) for s in keyword.stems)
+def keyword_meets(keyword: Keyword, statement_words: set[str]) -> bool:
+    return bool(keyword.stems) and all(
+        _word_meets(s, k, statement_words) for s, k in zip(keyword.stems, keyword.skeletons, strict=True))
 
 
 def statement_stems(text: str) -> set[str]:
-    return set(terms(text, keep_stopwords=True))
+    """What keywords are matched against: the stems of a statement's words and their skeleton keys."""
+    return set(terms(text, keep_stopwords=True)) | word_skeletons(text)
 
 
 def reasons_by_chat(

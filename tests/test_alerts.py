@@ -26,6 +26,9 @@ from communique.store.subscribers import ensure_subscriber, subscribe
         ("drone", "Air defences downed 24 drones"),
         ("air defence", "the air defences of the region"),
         ("Ёлкино", "в посёлке Елкино"),
+        ("Kursk", "над территорией Курской области"),
+        ("Belousov", "أعلن وزير الدفاع بيلاوسوف"),
+        ("Белоусов", "Defence Minister Belousov said"),
     ],
 )
 def test_a_keyword_meets_inflected_and_prefixed_forms(keyword, text):
@@ -39,6 +42,8 @@ def test_a_keyword_meets_inflected_and_prefixed_forms(keyword, text):
         ("Курск", "Курчатов и Курган"),
         ("air defence", "the air was clear"),
         ("ПВО", "ПВОСИ"),
+        ("Kursk", "курс рубля"),
+        ("мир", "мировой рынок"),
     ],
 )
 def test_a_keyword_does_not_meet_unrelated_words(keyword, text):
