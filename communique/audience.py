@@ -9,9 +9,10 @@ A keyword word meets a statement word when their stems are equal, or, for stems 
 letters or more, when the statement's stem extends the keyword's ("белгород" meets
 "Белгородской", "drone" meets "drones") or the two are near-identical spellings
 (rapidfuzz ratio >= 90: "Belgorod" / "Bilgorod").  A name typed in another script meets
-by its consonant skeleton of four or more sounds ("Kursk" meets "Курской", "Belousov"
-meets "بيلاوسوف").  Short stems must be equal, so "ПВО" does not meet "ПВОС..." and "war"
-does not meet "warm".
+by its consonant skeleton of four or more sounds, against the statement's names only
+(capitalised words, or Arabic and Hebrew words): "Kursk" meets "Курской", "Belousov"
+meets "بيلاوسوف", but "Baltic" does not meet "политики".  Short stems must be equal, so
+"ПВО" does not meet "ПВОС..." and "war" does not meet "warm".
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from communique.normalise import SKELETON_MARK, fold, stem, terms, word_skeletons
+from communique.normalise import SKELETON_MARK, fold, name_skeletons, stem, terms, word_skeletons
 
 MIN_PREFIX_STEM = 5
 NEAR_SPELLING = 90.0
@@ -63,8 +64,8 @@ def keyword_meets(keyword: Keyword, statement_words: set[str]) -> bool:
 
 
 def statement_stems(text: str) -> set[str]:
-    """What keywords are matched against: the stems of a statement's words and their skeleton keys."""
-    return set(terms(text, keep_stopwords=True)) | word_skeletons(text)
+    """What keywords are matched against: the stems of a statement's words and its names' skeleton keys."""
+    return set(terms(text, keep_stopwords=True)) | name_skeletons(text)
 
 
 def reasons_by_chat(

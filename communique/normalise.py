@@ -261,5 +261,11 @@ def numbers(text: str) -> set[str]:
 
 
 def word_skeletons(text: str) -> set[str]:
-    """The skeleton keys of every word of a text, capitalised or not (keywords are typed in lower case)."""
+    """The skeleton keys of every word of a text, capitalised or not (a keyword is typed in lower case)."""
     return {key for word in fold(text).split() if not word.isdigit() for key in _skeleton_keys(word)}
+
+
+def name_skeletons(text: str) -> set[str]:
+    """The skeleton keys of a text's name-like words only (capitalised, or Arabic or Hebrew):
+    a skeleton is too coarse for ordinary words ("политики" and "Baltic" both give "bltk")."""
+    return {key for word in _WORD.findall(_clean(text)) for key in _name_keys(word)}

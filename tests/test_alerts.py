@@ -44,6 +44,7 @@ def test_a_keyword_meets_inflected_and_prefixed_forms(keyword, text):
         ("ПВО", "ПВОСИ"),
         ("Kursk", "курс рубля"),
         ("мир", "мировой рынок"),
+        ("Baltic", "вопросы внешней политики"),
     ],
 )
 def test_a_keyword_does_not_meet_unrelated_words(keyword, text):
