@@ -255,11 +255,6 @@ def index_text(title: str, text: str) -> str:
     return " ".join(index_terms(f"{title}\n{text}" if title else text))
 
 
-def numbers(text: str) -> set[str]:
-    """Numbers in a text, language-independent evidence ("24", "1500"), without leading zeros."""
-    return {n.lstrip("0") or "0" for n in re.findall(r"[0-9]+", fold(text))}
-
-
 def word_skeletons(text: str) -> set[str]:
     """The skeleton keys of every word of a text, capitalised or not (a keyword is typed in lower case)."""
     return {key for word in fold(text).split() if not word.isdigit() for key in _skeleton_keys(word)}
