@@ -9,7 +9,9 @@ script, so that inflected forms meet: "Брянской" and "Брянская",
 `index_terms` is what the matcher indexes and queries: the stems, plus a language-independent
 key for each name-like word, its consonant skeleton ("Белоусов", "Belousov" and "بيلاوسوف"
 all give `0blsb`), so that reports in another language or script still share evidence with
-the statement.  Numbers are kept as they are ("46", "320"), the other such evidence.
+the statement.  Numbers are kept as they are ("46", "320"), the other such evidence.  Last
+comes a mark of the script most of the words are written in ("00cyrillic"), so that a query can
+ask for the rows written in its own script or in another.
 """
 
 from __future__ import annotations
