@@ -38,6 +38,10 @@ _W_QUERY, _W_DOC, _W_NUMBERS, _W_SAME_SCRIPT, _BIAS = 2.17, 2.09, 2.22, -0.41, -
 
 @dataclass(frozen=True, slots=True)
 class MatchOptions:
+    """`top` results; `candidates` kept from each FTS query; the query's `query_terms` rarest stems
+    and numbers, and `shared_terms` rarest numbers and name skeletons; news dated from `before`
+    the statement to `after` it (a news item looks back at statements over the same span)."""
+
     top: int = 5
     candidates: int = 50
     query_terms: int = 40
