@@ -149,7 +149,8 @@ def stem(word: str) -> str:
         return _stemmer("english").stemWord(word)
     if script == "cyrillic":
         if _UKRAINIAN_ONLY.intersection(word):
-            word = word.translate(_UKRAINIAN_TO_RUSSIAN)
+            # The Russian stemmer then reads Ukrainian too, once "-ої" is spelled as its "-ой".
+            word = (word[:-2] + "ой" if word.endswith("ої") else word).translate(_UKRAINIAN_TO_RUSSIAN)
         return _stemmer("russian").stemWord(word)
     if script == "arabic":
         return _arabic_stem(word)

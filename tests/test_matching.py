@@ -39,6 +39,7 @@ def test_russian_yo_is_e_and_hebrew_points_fold_away():
 
 def test_russian_case_endings_meet():
     assert terms("Брянской областью") == terms("Брянская область")
+    assert terms("Курської області") == terms("Курська область") == terms("Курській області")
     assert terms("беспилотников") == terms("беспилотники") == terms("беспилотника")
 
 
