@@ -79,26 +79,41 @@ async def topic_button(update: Update, context: Context) -> None:
             raise
 
 
-async def subscribe(update: Update, context: Context) -> None:
-    """Follow topics, keywords or channels, several at once separated by commas."""
+async def _targets(update: Update, context: Context, command: str,
+                   prompt: str) -> tuple[int, list[Target | str]] | None:
+    """The chat and what the command names (a Target, or a warning line for what it cannot use);
+    None, after answering with the usage, when it names nothing."""
     items = split_targets(arg_text(update))
     if not items:
-        await usage(update, "subscribe", "Follow what? Give a topic name, a keyword or an @channel.")
-        return
+        await usage(update, command, prompt)
+        return None
     settings = settings_of(context)
     chat_id = await register_chat(update, context)
-    lines, understood = [], 0
+    targets: list[Target | str] = []
     for item in items:
         try:
-            target = parse_target(item, settings)
+            targets.append(parse_target(item, settings))
         except TargetError as exc:
-            lines.append(f"⚠️ {exc}")
+            targets.append(f"⚠️ {exc}")
+    return chat_id, targets
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    """Follow topics, keywords or channels, several at once separated by commas."""
+    named = await _targets(update, context, "subscribe", "Follow what? Give a topic name, a keyword or an @channel.")
+    if named is None:
+        return
+    chat_id, targets = named
+    settings = settings_of(context)
+    lines = []
+    for target in targets:
+        if isinstance(target, str):
+            lines.append(target)
             continue
-        understood += 1
         result = await store_of(context).run(follow, chat_id, target.kind, target.value, now=now())
         lines.append(_followed_line(target, result, settings))
         log.info("chat %s follows %s:%s (%s)", chat_id, target.kind, target.value, result)
-    if not understood:
+    if all(isinstance(target, str) for target in targets):
         lines.append(usage_text("subscribe"))
     await reply(update, "\n".join(lines))
 
@@ -119,18 +134,15 @@ def _followed_line(target: Target, result: str, settings: Settings) -> str:
 
 async def unsubscribe(update: Update, context: Context) -> None:
     """Stop following topics, keywords or channels."""
-    items = split_targets(arg_text(update))
-    if not items:
-        await usage(update, "unsubscribe", "Stop following what? /list shows what this chat follows.")
+    named = await _targets(update, context, "unsubscribe", "Stop following what? /list shows what this chat follows.")
+    if named is None:
         return
+    chat_id, targets = named
     settings = settings_of(context)
-    chat_id = await register_chat(update, context)
     lines = []
-    for item in items:
-        try:
-            target = parse_target(item, settings)
-        except TargetError as exc:
-            lines.append(f"⚠️ {exc}")
+    for target in targets:
+        if isinstance(target, str):
+            lines.append(target)
             continue
         removed = await store_of(context).run(remove_subscription, chat_id, target.kind, target.value)
         label = target.label(settings)
