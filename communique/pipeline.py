@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from communique import render
 from communique.audience import reasons_by_chat, statement_stems
-from communique.matching import COVERED_THRESHOLD, MatchOptions, match_news, match_statements
+from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
 from communique.models import Alert, NewsItem, Statement
 from communique.settings import Settings
 from communique.store import matches as match_store
@@ -43,7 +43,8 @@ class NewsOutcome:
 
 
 def _options(settings: Settings) -> MatchOptions:
-    return MatchOptions(after=timedelta(hours=settings.match_window_hours))
+    # Every item above the threshold counts as coverage: an official statement is often reported by dozens.
+    return MatchOptions(top=20, after=timedelta(hours=settings.match_window_hours))
 
 
 def _tz(db: Database, chat_id: int, settings: Settings) -> ZoneInfo:
@@ -142,6 +143,12 @@ def _match_statement(db: Database, statement_id: int, *, now: datetime, settings
 
 
 def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: datetime) -> int:
+    """Alert the chats a new statement concerns.
+
+    A repost of a statement another watched channel published shortly before (a near-duplicate)
+    is not alerted again to chats that had the first one; the others get it with both sources,
+    and the coverage of both.
+    """
     row = get_statement(db, statement_id)
     assert row is not None
     subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db)]
@@ -150,11 +157,22 @@ def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: date
     topics = {t.name: t.keywords for t in settings.topics}
     audience = reasons_by_chat(channel=row["channel"], stems=statement_stems(row["text"]), subscriptions=subs,
                                topics=topics)
-    news = match_store.coverage(db, [statement_id])[statement_id]
+    first_id = duplicate_of(db, "statements", statement_id) if audience else None
+    first = get_statement(db, first_id) if first_id is not None else None
+    had_it: set[int] = set()
+    ids = [statement_id]
+    if first is not None:
+        had_it = set(outbox.sent_recipients(db, f"alert:{statement_key(first)}"))
+        ids.append(first["id"])
+    coverage = match_store.coverage(db, ids)
+    news = list({n["news_id"]: n for n in coverage[statement_id] + coverage.get(first_id or 0, [])}.values())
     title = channel_title(db, row["channel"], settings)
+    first_posted = (channel_title(db, first["channel"], settings), first) if first is not None else None
     queued = 0
     for chat_id, reasons in audience.items():
-        text = render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings))
+        if chat_id in had_it:
+            continue
+        text = render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings), first_posted=first_posted)
         alert = Alert(f"alert:{statement_key(row)}", chat_id, text, kind="alert", statement_id=statement_id)
         queued += outbox.enqueue(db, alert, now=now)
     return queued

@@ -52,10 +52,18 @@ def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
 
 
 def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[Mapping[str, Any]],
-               reasons: Sequence[str], tz: tzinfo) -> str:
-    """A new statement: who said it, when, an excerpt, the source link, and who has reported it."""
+               reasons: Sequence[str], tz: tzinfo, *,
+               first_posted: tuple[str, Mapping[str, Any]] | None = None) -> str:
+    """A new statement: who said it, when, an excerpt, the source link, and who has reported it.
+
+    `first_posted` names the channel and statement this one reposts, shown as a second source.
+    """
     header = f"🔔 <b>{esc(channel_title)}</b> · {esc(local_time(statement['date'], tz))}"
     source = link(statement.get("url"), "Source post")
+    if first_posted is not None:
+        first_title, first = first_posted
+        source += (f"\nFirst posted by <b>{esc(first_title)}</b> · {esc(local_time(first['date'], tz))}: "
+                   f"{link(first.get('url'), 'post')}")
     why = f"<i>You follow: {esc(', '.join(_reason_label(r) for r in reasons))}</i>" if reasons else ""
     extras = [b for b in (source, coverage_block(news), why) if b]
     fixed = length(header) + sum(length(b) + 2 for b in extras) + 40

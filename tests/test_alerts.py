@@ -139,3 +139,26 @@ def test_the_plain_text_fallback_keeps_stray_brackets_and_ampersands():
 
     assert strip_tags('<b>Alert</b> 3 < 5 & 7 > 2 &amp; <a href="https://t.me/x/1">post</a>') == \
         "Alert 3 < 5 & 7 > 2 & post"
+
+
+def test_a_repost_by_another_channel_is_not_alerted_twice_and_names_the_first_source(db, settings):
+    _subscriber(db, 1, "topic", "air-defence")  # concerned by both posts
+    _subscriber(db, 2, "channel", "mid_russia")  # follows only the channel that reposts
+    text = "Дежурными средствами ПВО над территорией Белгородской области уничтожены 24 беспилотника."
+    ingest_statement(db, _post(300, text), settings=settings, now=NOW)
+    repost = Statement(channel="mid_russia", ext_id="77", message_id=77, text=text,
+                       date=NOW - timedelta(hours=1), lang="ru")
+    assert ingest_statement(db, repost, settings=settings, now=NOW).alerts == 1
+    rows = db.execute("SELECT chat_id, dedupe_key, text FROM outbox ORDER BY id").fetchall()
+    assert [(chat, key) for chat, key, _ in rows] == [(1, "alert:mod_russia/300"), (2, "alert:mid_russia/77")]
+    assert "First posted by <b>Минобороны России</b>" in rows[1][2]
+    assert 'href="https://t.me/mod_russia/300"' in rows[1][2]
+
+
+def test_the_same_topic_with_other_numbers_is_not_a_repost(db, settings):
+    _subscriber(db, 1, "topic", "air-defence")
+    ingest_statement(db, _post(301, "ПВО над Белгородской областью уничтожены 24 беспилотника."),
+                     settings=settings, now=NOW)
+    later = Statement(channel="mid_russia", ext_id="78", message_id=78, date=NOW - timedelta(hours=1),
+                      text="ПВО над Белгородской областью уничтожены 31 беспилотник.")
+    assert ingest_statement(db, later, settings=settings, now=NOW).alerts == 1
