@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
 from communique.digest_chart import ChartData, count_by_day, render_chart
+from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, split_blocks
 from communique.models import Alert
 from communique.pipeline import channel_title
@@ -42,6 +43,7 @@ class Entry:
     statement: dict[str, Any]
     channel_title: str
     coverage: list[dict[str, Any]]
+    reposts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel title, statement)
 
     @property
     def covered(self) -> bool:
@@ -116,8 +118,11 @@ def build_digest(db: Database, chat_id: int, *, start: datetime | None, end: dat
             relevant.append((row, reasons, title, new))
     shown = [r for r in relevant if r[3] or in_period(r[0]["deleted_at"]) or in_period(r[0]["edited_at"])]
     coverage = match_store.coverage(db, [row["id"] for row, *_ in shown])
+    left_out, reposts = _reposts([(row, title) for row, _, title, new in shown if new], coverage)
     for row, reasons, title, new in shown:
-        entry = Entry(row, title, coverage[row["id"]])
+        if row["id"] in left_out:
+            continue  # a repost is shown once, with the post of the channel that published it first
+        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []))
         if new:
             digest.groups.setdefault(_group(reasons, settings), {}).setdefault(title, []).append(entry)
         if in_period(row["deleted_at"]):
@@ -133,6 +138,25 @@ def build_digest(db: Database, chat_id: int, *, start: datetime | None, end: dat
                  for row, _, title, _ in relevant if row["date"] and row["date"] < upper)
         digest.chart = count_by_day(dated, days)
     return digest
+
+
+def _reposts(new: list[tuple[dict[str, Any], str]], coverage: dict[int, list[dict[str, Any]]]
+             ) -> tuple[set[int], dict[int, list[tuple[str, dict[str, Any]]]]]:
+    """Near-duplicate statements of the period (one post on several channels): the reposts' ids,
+    to leave out, and for each first post the reposts' channels and statements.  The first post
+    takes over the reposts' coverage."""
+    by_id = {row["id"]: (row, title) for row, title in new}
+    left_out: set[int] = set()
+    reposts: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for first, *others in group_near_duplicates((row["id"], row["text"]) for row, _ in new
+                                                if (row["text"] or "").strip()):
+        for other in others:
+            left_out.add(other)
+            row, title = by_id[other]
+            reposts.setdefault(first, []).append((title, row))
+            known = {n["news_id"] for n in coverage[first]}
+            coverage[first] += [n for n in coverage[other] if n["news_id"] not in known]
+    return left_out, reposts
 
 
 def _group(reasons: list[str], settings: Settings) -> str:
@@ -158,7 +182,8 @@ def _entry_line(entry: Entry, tz: tzinfo) -> str:
     else:
         status = "<b>not yet reported</b>"
     when = _when(st["date"] or st["ingested_at"], tz)
-    return f"• {esc(when)} · {esc(text)} {link(st.get('url'), '→ post')} · {status}"
+    also = "".join(f" · also {esc(title)} {link(row.get('url'), '→ post')}" for title, row in entry.reposts)
+    return f"• {esc(when)} · {esc(text)} {link(st.get('url'), '→ post')}{also} · {status}"
 
 
 @dataclass(slots=True)

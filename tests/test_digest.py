@@ -11,7 +11,7 @@ from telegram import Bot
 
 from bot.delivery import Delivery, DeliveryOptions
 from bot.ratelimit import Limits
-from communique.digest import enqueue_digest, plan_digest
+from communique.digest import build_digest, enqueue_digest, plan_digest, render_digest
 from communique.messages import MESSAGE_LIMIT, length, strip_tags
 from communique.models import NewsItem, Statement
 from communique.store import StoreThread
@@ -263,3 +263,18 @@ def test_the_digest_command_prints_a_dry_run_then_queues_todays_digest_once(db, 
     assert "already had its digest today" in capsys.readouterr().err
     assert main([*run[:-1], "999"]) == 2
     assert "chat 999: no digest (no such subscriber)" in capsys.readouterr().err
+
+
+def test_a_statement_reposted_by_another_channel_appears_once_with_both_sources(db, settings):
+    reader(db)
+    text = "Заявление МИД России о переговорах в Стамбуле: следующий раунд пройдёт 3 декабря, делегации согласованы."
+    first = post(db, "mid_russia", 700, text, YESTERDAY + timedelta(hours=2))
+    post(db, "mod_russia", 701, text, YESTERDAY + timedelta(hours=3))  # a follower of air defence etc. too
+    subscribe(db, CHAT, "channel", "mod_russia", now=YESTERDAY)
+    report(db, first, "TASS", YESTERDAY + timedelta(hours=2, minutes=10))
+    digest = build_digest(db, CHAT, start=YESTERDAY, end=TODAY, settings=settings)
+    [entry] = digest.entries
+    assert entry.statement["message_id"] == 700
+    assert [(title, row["message_id"]) for title, row in entry.reposts] == [("Минобороны России", 701)]
+    text = "\n".join(render_digest(digest, ZoneInfo("Europe/Moscow")))
+    assert "t.me/mid_russia/700" in text and "t.me/mod_russia/701" in text and "reported by 1 outlet" in text
