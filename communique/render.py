@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_diff
 from communique.store.timefmt import from_db
 
@@ -40,14 +41,19 @@ def news_line(item: Mapping[str, Any]) -> str:
 
 
 def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
+    """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
     if not news:
         return f"<i>{NOT_YET_REPORTED}</i>"
     outlets = len({n["source"] for n in news})
     items = f" in {len(news)} items" if len(news) != outlets else ""
     head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}{items}:</b>"
-    lines = [news_line(n) for n in news[:MAX_NEWS_LINES]]
-    if len(news) > MAX_NEWS_LINES:
-        lines.append(f"… and {len(news) - MAX_NEWS_LINES} more")
+    stories = group_near_duplicates((i, n.get("title") or n.get("text") or "") for i, n in enumerate(news))
+    lines = []
+    for first, *copies in stories[:MAX_NEWS_LINES]:
+        also = ", ".join(link(news[i].get("url"), news[i]["source"]) for i in copies)
+        lines.append(news_line(news[first]) + (f" · also {also}" if also else ""))
+    if len(stories) > MAX_NEWS_LINES:
+        lines.append(f"… and {len(stories) - MAX_NEWS_LINES} more")
     return "\n".join([head, *lines])
 
 

@@ -162,3 +162,18 @@ def test_the_same_topic_with_other_numbers_is_not_a_repost(db, settings):
     later = Statement(channel="mid_russia", ext_id="78", message_id=78, date=NOW - timedelta(hours=1),
                       text="ПВО над Белгородской областью уничтожены 31 беспилотник.")
     assert ingest_statement(db, later, settings=settings, now=NOW).alerts == 1
+
+
+def test_one_wire_story_carried_by_several_outlets_is_one_line_naming_them_all():
+    from communique.render import coverage_block
+
+    story = "Russia says air defences downed 24 Ukrainian drones over Belgorod region overnight"
+    news = [{"source": outlet, "title": story, "url": f"https://{outlet.lower()}.example/1", "lang": "en",
+             "delay_minutes": delay} for outlet, delay in (("Reuters", 20), ("Yahoo", 25), ("MSN", 31))]
+    news.append({"source": "Vesti", "title": "ПВО сбила 24 беспилотника над Белгородской областью",
+                 "url": "https://vesti.example/1", "lang": "ru", "delay_minutes": 15})
+    block = coverage_block(news)
+    assert block.startswith("<b>Reported by 4 outlets:</b>")
+    lines = block.splitlines()[1:]
+    assert len(lines) == 2
+    assert 'also <a href="https://yahoo.example/1">Yahoo</a>, <a href="https://msn.example/1">MSN</a>' in lines[0]
