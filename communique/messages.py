@@ -126,4 +126,4 @@ def to_terminal(text: str) -> str:
     """Our Telegram HTML as plain terminal text, with each link's address shown after its label."""
     text = re.sub(r'<a href="([^"]*)">(.*?)</a>', lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", text)
     text = re.sub(r"</?blockquote>", "\n", text)
-    return strip_tags(text).strip()
+    return re.sub(r"\n{3,}", "\n\n", strip_tags(text)).strip()
