@@ -100,3 +100,19 @@ def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions_and_pending_al
                                                                                                         "Desk")
     assert db.execute("SELECT count(*) FROM subscribers WHERE chat_id = -100").fetchone()[0] == 0
     assert [r["chat_id"] for r in ob.pending_for(db)] == [-1009]
+
+
+def test_indexes_built_by_another_normaliser_are_rebuilt_when_the_store_opens(db_path):
+    from communique.store.index_state import fingerprint
+
+    db = open_db(db_path)
+    upsert_statement(db, post(40, "Над Белгородской областью сбиты 24 беспилотника"), now=NOW)
+    upsert_news(db, NewsItem(source="Wire", guid="g", title="Belgorod", text="24 drones", date=NOW), now=NOW)
+    db.execute("UPDATE statements_fts SET terms = 'stale'")  # as an older normaliser might have left it
+    db.execute("UPDATE meta SET value = 'older' WHERE key = 'index_fingerprint'")
+    db.conn.close()
+    db = open_db(db_path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'index_fingerprint'").fetchone()[0] == fingerprint()
+    assert "белгородск" in db.execute("SELECT terms FROM statements_fts").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM news_fts").fetchone()[0] == 1
+    db.conn.close()

@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from communique.store.index_state import ensure_current
 from communique.store.schema import MIGRATIONS
 
 DEFAULT_PATH = "communique.db"
@@ -25,7 +26,8 @@ def default_path() -> str:
 
 
 def open_db(path: str | Path, *, check_same_thread: bool = True) -> Database:
-    """Open (creating if needed) the store at `path` and bring its schema up to date."""
+    """Open (creating if needed) the store at `path`, bring its schema up to date, and rebuild its
+    full-text indexes if another version of the normaliser built them."""
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread)
     db = Database(conn)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -33,6 +35,8 @@ def open_db(path: str | Path, *, check_same_thread: bool = True) -> Database:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     migrate(db)
+    with transaction(db):
+        ensure_current(db)
     return db
 
 

@@ -176,4 +176,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX news_source_date ON news(source, date);
         """,
     ),
+    (
+        7,
+        "store-wide facts, such as which normaliser built the full-text indexes",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
 ]
