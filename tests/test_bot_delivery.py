@@ -11,7 +11,8 @@ from typing import Any
 
 from bot_harness import FAST
 from conftest import NOW
-from fakebotapi import ApiError, FakeBotAPI, RateLimits
+from fakebotapi import FakeBotAPI, RateLimits
+from fakebotapi_rules import ApiError
 from telegram import Bot
 
 from bot.delivery import Delivery, DeliveryOptions

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from bot_harness import ADMIN, running_bot
 from conftest import NOW, ROOT
-from fakebotapi import ApiError, FakeBotAPI
+from fakebotapi import FakeBotAPI
+from fakebotapi_rules import ApiError
 
 from bot.app import BotUnavailable, build_application, serve
 from communique.cli import main

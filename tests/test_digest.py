@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conftest import ROOT
-from fakebotapi import parse_html
+from fakebotapi_rules import parse_html
 from telegram import Bot
 
 from bot.delivery import Delivery, DeliveryOptions

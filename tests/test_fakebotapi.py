@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from fakebotapi import DEFAULT_TOKEN, ApiError, FakeBotAPI, RateLimits
+from fakebotapi import DEFAULT_TOKEN, FakeBotAPI, RateLimits
+from fakebotapi_rules import ApiError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
