@@ -124,6 +124,12 @@ def statements(db: Database, channel: str = "mod_russia") -> list[dict]:
 # --- live updates --------------------------------------------------------------------------
 
 
+async def run_until_idle(monitor: TelethonMonitor) -> None:
+    """Start a monitor, let it catch up and handle what is queued, then stop it (one run of the service)."""
+    await monitor.start()
+    await monitor.idle()
+    await monitor.stop()
+
 async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_the_right_subscribers(
         telegram: FakeTelegram, settings: Settings, store: StoreThread, clock: Clock, admin_notes: list[str],
         db: Database, subscribers: None) -> None:
@@ -255,9 +261,7 @@ async def test_a_first_start_keeps_the_latest_posts_without_alerting_anyone(
         db: Database, subscribers: None) -> None:
     telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 11)] + [service(MOD, 11)]
     monitor = monitor_for(telegram, settings, store, clock, admin_notes)
-    await monitor.start()
-    await monitor.idle()
-    await monitor.stop()
+    await run_until_idle(monitor)
     assert [s["ext_id"] for s in statements(db)] == ["9", "10"]  # backfill 3: posts 9, 10 and the pin 11
     assert db.execute("SELECT last_message_id FROM channels WHERE key = 'mod_russia'").fetchone()[0] == 11
     assert outbox(db) == []
@@ -282,25 +286,19 @@ async def test_posts_published_while_down_are_stored_and_alerted_once_in_order(
         db: Database, subscribers: None, caplog: pytest.LogCaptureFixture) -> None:
     telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 4)]
     first = monitor_for(telegram, settings, store, clock, admin_notes)
-    await first.start()
-    await first.idle()
-    await first.stop()
+    await run_until_idle(first)
     assert outbox(db) == []
 
     telegram.history[MOD] += [post(MOD, i, f"Сводка {i}") for i in range(4, 124)]
     caplog.set_level(logging.INFO, logger="monitors.telethon_monitor")
     second = monitor_for(restarted(telegram), settings, store, clock, admin_notes)
-    await second.start()
-    await second.idle()
-    await second.stop()
+    await run_until_idle(second)
     assert [s["ext_id"] for s in statements(db)] == [str(i) for i in range(1, 124)]
     assert outbox(db) == [(f"alert:mod_russia/{i}", 100, "alert") for i in range(4, 124)]
     assert "catching up Минобороны России (@mod_russia): 100 messages read, up to id 103" in caplog.text
 
     third = monitor_for(restarted(telegram), settings, store, clock, admin_notes)
-    await third.start()
-    await third.idle()
-    await third.stop()
+    await run_until_idle(third)
     assert len(outbox(db)) == 120
 
 
@@ -309,16 +307,12 @@ async def test_a_flood_wait_in_the_middle_of_catch_up_waits_as_asked_and_loses_n
         db: Database, subscribers: None) -> None:
     telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 4)]
     first = monitor_for(telegram, settings, store, clock, admin_notes)
-    await first.start()
-    await first.idle()
-    await first.stop()
+    await run_until_idle(first)
     telegram.history[MOD] += [post(MOD, i, f"Сводка {i}") for i in range(4, 154)]
     client = restarted(telegram)
     client.flood_at = {2: 37}  # the MoD's second page of history
     second = monitor_for(client, settings, store, clock, admin_notes)
-    await second.start()
-    await second.idle()
-    await second.stop()
+    await run_until_idle(second)
     assert clock.slept == [37]
     assert [s["ext_id"] for s in statements(db)] == [str(i) for i in range(1, 154)]
     assert outbox(db) == [(f"alert:mod_russia/{i}", 100, "alert") for i in range(4, 154)]
@@ -350,9 +344,7 @@ async def test_a_broken_channel_is_reported_to_the_admins_once_and_the_others_go
     for _ in range(2):
         monitor = TelethonMonitor(telegram, settings, store, channels=settings.channels, notify_admins=notify,
                                   sleep=clock.sleep, clock=clock.now)
-        await monitor.start()
-        await monitor.idle()
-        await monitor.stop()
+        await run_until_idle(monitor)
     assert [s["ext_id"] for s in statements(db)] == ["1"]
     notices = [r["text"] for r in db.query("SELECT text FROM outbox WHERE kind = 'admin' AND chat_id = 42")]
     assert len(notices) == 2
@@ -408,9 +400,7 @@ async def test_a_channel_that_could_not_be_read_catches_up_before_its_next_post(
         db: Database, subscribers: None) -> None:
     telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 4)]
     first = monitor_for(telegram, settings, store, clock, admin_notes)
-    await first.start()
-    await first.idle()
-    await first.stop()
+    await run_until_idle(first)
     telegram.history[MOD] += [post(MOD, 4, "Сводка 4"), post(MOD, 5, "Сводка 5")]
     client = restarted(telegram)
     client.unreadable[MOD] = errors.RpcCallFailError  # Telegram fails this channel's history for a while
