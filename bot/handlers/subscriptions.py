@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.error import BadRequest
 
@@ -79,46 +81,35 @@ async def topic_button(update: Update, context: Context) -> None:
             raise
 
 
-async def _targets(update: Update, context: Context, command: str,
-                   prompt: str) -> tuple[int, list[Target | str]] | None:
-    """The chat and what the command names (a Target, or a warning line for what it cannot use);
-    None, after answering with the usage, when it names nothing."""
+TargetAction = Callable[[Context, int, Target, Settings], Awaitable[str]]
+
+
+async def _each_target(update: Update, context: Context, command: str, prompt: str, act: TargetAction) -> None:
+    """Apply `act` to each thing the command names (commas separate them) and answer one line each;
+    with nothing named, or nothing usable, answer with the command's usage."""
     items = split_targets(arg_text(update))
     if not items:
         await usage(update, command, prompt)
-        return None
+        return
     settings = settings_of(context)
     chat_id = await register_chat(update, context)
-    targets: list[Target | str] = []
+    lines, understood = [], 0
     for item in items:
         try:
-            targets.append(parse_target(item, settings))
+            target = parse_target(item, settings)
         except TargetError as exc:
-            targets.append(f"⚠️ {exc}")
-    return chat_id, targets
-
-
-async def subscribe(update: Update, context: Context) -> None:
-    """Follow topics, keywords or channels, several at once separated by commas."""
-    named = await _targets(update, context, "subscribe", "Follow what? Give a topic name, a keyword or an @channel.")
-    if named is None:
-        return
-    chat_id, targets = named
-    settings = settings_of(context)
-    lines = []
-    for target in targets:
-        if isinstance(target, str):
-            lines.append(target)
+            lines.append(f"⚠️ {exc}")
             continue
-        result = await store_of(context).run(follow, chat_id, target.kind, target.value, now=now())
-        lines.append(_followed_line(target, result, settings))
-        log.info("chat %s follows %s:%s (%s)", chat_id, target.kind, target.value, result)
-    if all(isinstance(target, str) for target in targets):
-        lines.append(usage_text("subscribe"))
+        understood += 1
+        lines.append(await act(context, chat_id, target, settings))
+    if not understood:
+        lines.append(usage_text(command))
     await reply(update, "\n".join(lines))
 
 
-def _followed_line(target: Target, result: str, settings: Settings) -> str:
+async def _follow(context: Context, chat_id: int, target: Target, settings: Settings) -> str:
+    result = await store_of(context).run(follow, chat_id, target.kind, target.value, now=now())
+    log.info("chat %s follows %s:%s (%s)", chat_id, target.kind, target.value, result)
     label = target.label(settings)
     if result == "full":
         return "⚠️ This chat follows the maximum number of things; /unsubscribe some first."
@@ -132,23 +123,23 @@ def _followed_line(target: Target, result: str, settings: Settings) -> str:
     return f"✅ Following the {label}.{note}"
 
 
+async def _unfollow(context: Context, chat_id: int, target: Target, settings: Settings) -> str:
+    removed = await store_of(context).run(remove_subscription, chat_id, target.kind, target.value)
+    label = target.label(settings)
+    return (f"✅ No longer following the {label}." if removed else
+            f"This chat does not follow the {label}; /list shows what it follows.")
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    """Follow topics, keywords or channels, several at once separated by commas."""
+    await _each_target(update, context, "subscribe", "Follow what? Give a topic name, a keyword or an @channel.",
+                       _follow)
+
+
 async def unsubscribe(update: Update, context: Context) -> None:
     """Stop following topics, keywords or channels."""
-    named = await _targets(update, context, "unsubscribe", "Stop following what? /list shows what this chat follows.")
-    if named is None:
-        return
-    chat_id, targets = named
-    settings = settings_of(context)
-    lines = []
-    for target in targets:
-        if isinstance(target, str):
-            lines.append(target)
-            continue
-        removed = await store_of(context).run(remove_subscription, chat_id, target.kind, target.value)
-        label = target.label(settings)
-        lines.append(f"✅ No longer following the {label}." if removed else
-                     f"This chat does not follow the {label}; /list shows what it follows.")
-    await reply(update, "\n".join(lines))
+    await _each_target(update, context, "unsubscribe", "Stop following what? /list shows what this chat follows.",
+                       _unfollow)
 
 
 async def list_(update: Update, context: Context) -> None:
