@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from loopback import serving
 
 CHUNK = 64 * 1024
 
@@ -98,9 +99,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(name="site")
 def site_fixture() -> Iterator[FeedSite]:
-    server = FeedSite()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(FeedSite()) as server:
+        yield server

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from loopback import serving
 
 from communique.models import Statement
 from monitors.preview import PreviewPage, parse_preview_page, parse_views
@@ -221,13 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def running_site() -> Iterator[PreviewSite]:
-    server = PreviewSite()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(PreviewSite()) as server:
+        yield server
 
 
 @pytest.fixture

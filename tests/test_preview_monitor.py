@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from conftest import NOW
 from faketelegram import offline  # noqa: F401 (fixture)
+from loopback import serving
 from sqlite_utils import Database
 from test_preview import PreviewSite
 
@@ -31,13 +31,8 @@ LATEST, OLDER = "/s/mfa_bulletin", "/s/mfa_bulletin?before=120"  # configured us
 
 @pytest.fixture(scope="module")
 def running_site() -> Iterator[PreviewSite]:
-    server = PreviewSite()
-    runner = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    runner.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    runner.join()
+    with serving(PreviewSite()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@ the real bot on the fake Bot API server, one SQLite file, one event loop."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import ThreadingHTTPServer
 
 import pytest
 from bot_harness import running_bot
 from conftest import NOW, SAMPLES
 from feedsite import FeedSite
+from loopback import serving
 from test_preview import PreviewSite
 
 from communique.service import service_hooks
@@ -22,27 +21,21 @@ from communique.store.subscribers import ensure_subscriber, subscribe, update_su
 CHAT = 4242
 
 
-def _serving(server: ThreadingHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.fixture
 def web() -> Iterator[tuple[PreviewSite, FeedSite]]:
     """Loopback stand-ins for t.me (preview pages) and a news outlet (an RSS feed)."""
-    preview, feeds = PreviewSite(), FeedSite()
-    threads = [_serving(preview), _serving(feeds)]
+    with serving(PreviewSite()) as preview, serving(FeedSite()) as feeds:
+        _serve_today(preview)
+        feeds.serve("/wire.xml", (SAMPLES / "feeds" / "wire_en.xml").read_bytes())
+        yield preview, feeds
+
+
+def _serve_today(preview: PreviewSite) -> None:
+    """The saved preview pages, their posts moved to today: fresh news, not old posts caught up."""
     for target, fixture in (("/s/mfa_bulletin", "page_latest.html"), ("/s/mfa_bulletin?before=120", "page_older.html")):
         preview.page(target, fixture)
-        status, headers, body = preview.routes[target]  # the saved pages' posts, moved to today: fresh news
+        status, headers, body = preview.routes[target]
         preview.routes[target] = (status, headers, body.replace(b"2026-11-27", date.today().isoformat().encode()))
-    feeds.serve("/wire.xml", (SAMPLES / "feeds" / "wire_en.xml").read_bytes())
-    yield preview, feeds
-    for server, thread in zip((preview, feeds), threads, strict=True):
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 async def test_run_watches_channels_polls_feeds_and_delivers_alerts(fake_bot_api, db, db_path, web):
