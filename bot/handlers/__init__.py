@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.context import Context
 from bot.handlers import admin, archive, membership, preferences, subscriptions
-from bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, log, may_change_settings, reply
+from bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
 from bot.keyboards import TOPIC_PREFIX
 from communique.messages import esc
 
@@ -47,6 +47,21 @@ def group_admins_only(handler: Handler) -> Handler:
             await update.callback_query.answer(ONLY_GROUP_ADMINS, show_alert=True)
         else:
             await reply(update, ONLY_GROUP_ADMINS)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
+
+
+def bot_admins_only(name: str, handler: Handler) -> Handler:
+    """Refuse an admin command, politely, to anyone not among the configured administrators."""
+
+    async def guarded(update: Update, context: Context) -> None:
+        if is_admin(update, context):
+            await handler(update, context)
+            return
+        user = update.effective_user
+        log.info("refused /%s to user %s", name, user.id if user else None)
+        await reply(update, f"Sorry, /{name} is only for this bot's administrators.")
 
     guarded.__doc__ = handler.__doc__
     return guarded
@@ -94,8 +109,11 @@ async def error(update: object, context: Context) -> None:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for command in COMMANDS:
         handler = HANDLERS[command.name]
-        application.add_handler(CommandHandler(command.name, group_admins_only(handler)
-                                               if command.name in CHANGES_SETTINGS else handler))
+        if command.admin:
+            handler = bot_admins_only(command.name, handler)
+        elif command.name in CHANGES_SETTINGS:
+            handler = group_admins_only(handler)
+        application.add_handler(CommandHandler(command.name, handler))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))

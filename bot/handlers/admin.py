@@ -8,19 +8,9 @@ from sqlite_utils import Database
 from telegram import Update
 
 from bot.context import Context, settings_of, store_of
-from bot.handlers.common import is_admin, log, reply
+from bot.handlers.common import reply
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
-
-
-async def _refused(update: Update, context: Context, command: str) -> bool:
-    """True (after a polite answer) when the sender is not an administrator."""
-    if is_admin(update, context):
-        return False
-    user = update.effective_user
-    log.info("refused /%s to user %s", command, user.id if user else None)
-    await reply(update, f"Sorry, /{command} is only for this bot's administrators.")
-    return True
 
 
 def channel_rows(db: Database, settings: Settings) -> list[str]:
@@ -75,8 +65,6 @@ def stats_rows(db: Database) -> list[str]:
 
 async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
-    if await _refused(update, context, "channels"):
-        return
     blocks = await store_of(context).run(channel_rows, settings_of(context))
     for page in split_blocks(["<b>Watched channels</b>", *blocks]):
         await reply(update, page)
@@ -84,8 +72,6 @@ async def channels(update: Update, context: Context) -> None:
 
 async def feeds(update: Update, context: Context) -> None:
     """Admin: the news feeds and what they have brought in."""
-    if await _refused(update, context, "feeds"):
-        return
     blocks = await store_of(context).run(feed_rows, settings_of(context))
     for page in split_blocks(["<b>News feeds</b>", *blocks]):
         await reply(update, page)
@@ -93,7 +79,5 @@ async def feeds(update: Update, context: Context) -> None:
 
 async def stats(update: Update, context: Context) -> None:
     """Admin: counts of statements, news, subscribers and the delivery queue."""
-    if await _refused(update, context, "stats"):
-        return
     rows = await store_of(context).run(stats_rows)
     await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))
