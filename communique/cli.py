@@ -19,10 +19,14 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from communique.errors import CommuniqueError, ConfigError
+from communique.matching.embedder import EMBEDDERS, Embedder
 from communique.settings import Secrets, Settings, load_settings
 from communique.store import default_path, open_db
 
 DEFAULT_CONFIG = Path("config") / "communique.toml"
+EMBEDDINGS_OPTION = ("--embeddings",)
+EMBEDDINGS_HELP: dict = {"choices": ("off", *EMBEDDERS), "default": "off",
+                         "help": "fuse a sentence embedding with the lexical ranking (needs the embed extra)"}
 log = logging.getLogger("communique")
 
 
@@ -68,7 +72,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
-    for result in match_all(statements, news, top=args.top):
+    for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=_progress):
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
@@ -76,8 +80,19 @@ def cmd_match(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from communique.evaluate import run_evaluate
 
-    run_evaluate(args.statements, args.news, args.qrels, out=sys.stdout)
+    run_evaluate(args.statements, args.news, args.qrels, out=sys.stdout, embedder=_embedder(args),
+                 progress=_progress)
     return 0
+
+
+def _embedder(args: argparse.Namespace) -> Embedder | None:
+    from communique.matching.embedder import load_embedder
+
+    return load_embedder(args.embeddings) if args.embeddings != "off" else None
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    print(f"\rembedded {done:,} of {total:,} {what}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -202,11 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--statements", required=True, metavar="S.jsonl")
     match.add_argument("--news", required=True, metavar="N.jsonl")
     match.add_argument("--top", type=int, default=5, metavar="K")
+    match.add_argument(*EMBEDDINGS_OPTION, **EMBEDDINGS_HELP)
 
     evaluate = add("evaluate", cmd_evaluate, "score the matcher on labelled files: recall@1/5, MAP@5, MRR", db=False)
     evaluate.add_argument("--statements", required=True, metavar="S.jsonl")
     evaluate.add_argument("--news", required=True, metavar="N.jsonl")
     evaluate.add_argument("--qrels", required=True, metavar="Q.tsv")
+    evaluate.add_argument(*EMBEDDINGS_OPTION, **EMBEDDINGS_HELP)
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
     demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from communique.errors import ImportFormatError
+from communique.matching.embedder import Embedder
 from communique.models import NewsItem, Statement
 
 DEPTH = 20
@@ -160,7 +161,8 @@ class Evaluation:
     seconds: float
 
 
-def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]]) -> Evaluation:
+def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]], *,
+             embedder: Embedder | None = None, progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
     """Match the statements against the news as `communique match` does and measure the result."""
     from communique.batch import match_all
     from communique.matching import COVERED_THRESHOLD
@@ -168,7 +170,7 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
     scored: list[tuple[float, bool]] = []
-    for result in match_all(statements, news, top=DEPTH):
+    for result in match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress):
         sid = str(result["statement_id"])
         matches: list[dict] = result["matches"]  # type: ignore[assignment]
         rankings[sid] = [m["news_id"] for m in matches]
@@ -183,13 +185,14 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
 
 
 def run_evaluate(statements_path: str | Path, news_path: str | Path, qrels_path: str | Path,
-                 out: TextIO = sys.stdout) -> Evaluation:
+                 out: TextIO = sys.stdout, *, embedder: Embedder | None = None,
+                 progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
     """`communique evaluate`: read the files, evaluate, print the metrics table and the covered decision."""
     from monitors.jsonl import read_news, read_statements
 
     statements = read_statements(Path(statements_path))
     news = read_news(Path(news_path))
-    result = evaluate(statements, news, read_qrels(Path(qrels_path)))
+    result = evaluate(statements, news, read_qrels(Path(qrels_path)), embedder=embedder, progress=progress)
     print(f"{len(statements)} statements, {len(news)} news items, matched in {result.seconds:.1f} s", file=out)
     print(f"{'':<16}{'statements':>11}{'pairs':>7}{'recall@1':>10}{'recall@5':>10}{'MAP@5':>8}{'MRR':>8}", file=out)
     for name, m in result.rows.items():

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from communique import render
 from communique.audience import reasons_by_chat, statement_stems
 from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
-from communique.models import Alert, NewsItem, Statement
+from communique.models import Alert, Candidate, NewsItem, Statement
 from communique.settings import Settings
 from communique.store import matches as match_store
 from communique.store import outbox
@@ -42,7 +42,7 @@ class NewsOutcome:
     followups: int = 0
 
 
-def _options(settings: Settings) -> MatchOptions:
+def match_options(settings: Settings) -> MatchOptions:
     # Every item above the threshold counts as coverage: an official statement is often reported by dozens.
     return MatchOptions(top=20, after=timedelta(hours=settings.match_window_hours))
 
@@ -117,15 +117,30 @@ def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: dateti
     result = NewsOutcome(news_id, is_new)
     if not is_new:
         return result
-    for candidate in match_statements(db, item.title, item.text, date=item.date, options=_options(settings)):
+    found = match_statements(db, item.title, item.text, date=item.date, options=match_options(settings))
+    saved, result.followups = record_matches(db, [(c.row_id, news_id, c) for c in found], settings=settings,
+                                             now=now, notify=notify)
+    result.reports = [statement_id for statement_id, _ in saved]
+    return result
+
+
+def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, settings: Settings,
+                   now: datetime, notify: bool = True) -> tuple[list[tuple[int, int]], int]:
+    """Save the (statement, news item) pairs whose candidate is above the threshold.
+
+    A statement's first report is followed up to the chats that got its alert and asked for
+    coverage follow-ups.  Returns the pairs newly saved and the follow-ups queued.
+    """
+    saved, followups = [], 0
+    for statement_id, news_id, candidate in pairs:
         if candidate.score < COVERED_THRESHOLD:
             continue
-        first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (candidate.row_id,)).fetchone()
-        if match_store.save_match(db, candidate.row_id, news_id, candidate.score, candidate.method, now=now):
-            result.reports.append(candidate.row_id)
+        first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (statement_id,)).fetchone()
+        if match_store.save_match(db, statement_id, news_id, candidate.score, candidate.method, now=now):
+            saved.append((statement_id, news_id))
             if first and notify:
-                result.followups += _coverage_follow_up(db, candidate.row_id, news_id, settings=settings, now=now)
-    return result
+                followups += _coverage_follow_up(db, statement_id, news_id, settings=settings, now=now)
+    return saved, followups
 
 
 def _match_statement(db: Database, statement_id: int, *, now: datetime, settings: Settings) -> list[int]:
@@ -133,7 +148,7 @@ def _match_statement(db: Database, statement_id: int, *, now: datetime, settings
     assert row is not None
     if not (row["text"] or "").strip():
         return []
-    found = match_news(db, row["text"], date=from_db(row["date"]), options=_options(settings))
+    found = match_news(db, row["text"], date=from_db(row["date"]), options=match_options(settings))
     covered = []
     for candidate in found:
         if candidate.score >= COVERED_THRESHOLD:

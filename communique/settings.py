@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from communique.errors import ConfigError, MissingCredentials
+from communique.matching.embedder import EMBEDDERS
 from communique.models import bare_channel_id, channel_key
 
 ROLES = ("official", "news")
@@ -69,6 +70,7 @@ class Settings:
     preview_base_url: str = "https://t.me"
     session_path: str = "communique.session"
     match_window_hours: float = 72.0
+    embeddings: str = "off"
     source_path: Path | None = field(default=None, compare=False)
 
     def channel(self, key: str) -> ChannelConfig | None:
@@ -204,7 +206,10 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     monitor = _Fields(source, "monitor", top.get("monitor", dict, {}))
     monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session", "catchup_alert_hours"})
     matching = _Fields(source, "matching", top.get("matching", dict, {}))
-    matching.unknown({"window_hours"})
+    matching.unknown({"window_hours", "embeddings"})
+    embeddings = matching.get("embeddings", str, "off")
+    if embeddings not in ("off", *EMBEDDERS):
+        matching.fail("embeddings", f"must be \"off\" or one of {', '.join(EMBEDDERS)} (got {embeddings!r})")
     channels = tuple(_channel(source, i, t) for i, t in enumerate(top.get("channel", list, [])))
     _unique(source, "channel", [c.key for c in channels])
     feeds = tuple(_feed(source, i, t) for i, t in enumerate(top.get("feed", list, [])))
@@ -225,6 +230,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
         preview_base_url=monitor.get("preview_base_url", str, "https://t.me").rstrip("/"),
         session_path=monitor.get("session", str, "communique.session"),
         match_window_hours=float(matching.get("window_hours", (int, float), 72.0)),
+        embeddings=embeddings,
     )
 
 

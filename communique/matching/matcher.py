@@ -15,6 +15,11 @@ for what is indexed: stems, numbers and the consonant skeletons of names):
    on the multilingual evaluation set (tests/data/multilingual), and `COVERED_THRESHOLD` was
    chosen there so that "covered" is right at least 95% of the time (`communique evaluate`
    prints that precision and the lowest threshold that keeps it).
+
+With a query vector (embeddings on, see `matching.embedder`), the candidates of the lexical
+ranking and the nearest stored vectors in the same window are ranked together and scored by
+`fusion`; rows without a vector yet are left out of that pass (live, the lexical pass at ingest
+has already seen them, and a news item's own pass follows once it is embedded).
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlite_utils import Database
 
+from communique.matching import fusion
 from communique.matching.query import document_frequencies, fts_query, has_rows, idf, row_count, rowid_range
+from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, VectorTable, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
 from communique.store.timefmt import to_db
@@ -56,25 +64,26 @@ class _Side:
     table: str
     fts: str
     vocab: str
+    vectors: VectorTable
 
 
-_NEWS = _Side("news", "news_fts", "news_vocab")
-_STATEMENTS = _Side("statements", "statements_fts", "statements_vocab")
+_NEWS = _Side("news", "news_fts", "news_vocab", NEWS_VECTORS)
+_STATEMENTS = _Side("statements", "statements_fts", "statements_vocab", STATEMENT_VECTORS)
 
 
-def match_news(db: Database, text: str, *, date: datetime | None = None,
+def match_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
                options: MatchOptions = MatchOptions()) -> list[Candidate]:
-    """News items that may report a statement, best first."""
+    """News items that may report a statement, best first (`vector`: the statement's embedding)."""
     window = (date - options.before, date + options.after) if date else None
-    return _match(db, _NEWS, text, window, options)
+    return _match(db, _NEWS, text, window, options, vector)
 
 
 def match_statements(db: Database, title: str, text: str, *, date: datetime | None = None,
-                     options: MatchOptions = MatchOptions()) -> list[Candidate]:
+                     vector: np.ndarray | None = None, options: MatchOptions = MatchOptions()) -> list[Candidate]:
     """Statements that a news item may report (those of the preceding window), best first."""
     window = (date - options.after, date + options.before) if date else None
     body = f"{title}\n{text}" if title else text
-    return _match(db, _STATEMENTS, body, window, options)
+    return _match(db, _STATEMENTS, body, window, options, vector)
 
 
 def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
@@ -112,9 +121,9 @@ class _Query:
 
 
 def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
-           options: MatchOptions) -> list[Candidate]:
+           options: MatchOptions, vector: np.ndarray | None = None) -> list[Candidate]:
     query = _Query(db, side, text, options)
-    if not query.own and not query.shared:
+    if not query.own and not query.shared and vector is None:
         return []
     ids = None
     if window is not None:
@@ -131,12 +140,45 @@ def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetim
     ranked = [(bm25 / same[0][1], row_id, True) for row_id, bm25 in same]
     ranked += [(bm25 / other[0][1], row_id, False) for row_id, bm25 in other]
     ranked.sort(key=lambda item: (-item[0], item[1]))
+    if vector is not None:
+        return _fused(db, side, query, ranked[: options.candidates], vector, window, ids, options)
     top = ranked[: options.top]
     if not top:
         return []
     docs = _terms(db, side, [row_id for _, row_id, _ in top])
     _learn_frequencies(db, side, query, list(docs.values()))
     return [Candidate(row_id, _score(query, docs[row_id], same_script)) for _, row_id, same_script in top]
+
+
+def _fused(db: Database, side: _Side, query: _Query, lexical: list[tuple[float, int, bool]], vector: np.ndarray,
+           window: tuple[datetime, datetime] | None, ids: tuple[int, int] | None,
+           options: MatchOptions) -> list[Candidate]:
+    """The lexical candidates and the nearest vectors, ranked and scored together (see `fusion`)."""
+    cosine = dict(nearest(db, side.vectors, vector, ids, options.candidates))
+    if window is not None:
+        inside = _in_window(db, side, list(cosine), window)
+        cosine = {row_id: c for row_id, c in cosine.items() if row_id in inside}
+    unseen = [row_id for _, row_id, _ in lexical if row_id not in cosine]
+    cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
+    places = {row_id: (place, same) for place, (_, row_id, same) in enumerate(lexical) if row_id in cosine}
+    docs = _terms(db, side, list(places))
+    _learn_frequencies(db, side, query, list(docs.values()))
+    scored = []
+    for row_id, c in cosine.items():
+        place, same_script = places.get(row_id, (None, False))
+        lexical_score = _score(query, docs[row_id], same_script) if place is not None else 0.0
+        scored.append((fusion.rank_key(c, lexical_score, place), row_id, fusion.fused_score(c, lexical_score)))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [Candidate(row_id, score, "fused") for _, row_id, score in scored[: options.top]]
+
+
+def _in_window(db: Database, side: _Side, row_ids: list[int], window: tuple[datetime, datetime]) -> set[int]:
+    if not row_ids:
+        return set()
+    marks = ",".join("?" * len(row_ids))
+    rows = db.execute(f"SELECT id FROM {side.table} WHERE id IN ({marks}) AND (date IS NULL OR date BETWEEN ? AND ?)",
+                      [*row_ids, to_db(window[0]), to_db(window[1])]).fetchall()
+    return {r[0] for r in rows}
 
 
 def _search(db: Database, side: _Side, words: dict[str, float], script: str,

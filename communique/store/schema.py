@@ -183,4 +183,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
     ),
+    (
+        8,
+        "embedding vectors (int8, one per row) for matching across languages when embeddings are on",
+        """
+        CREATE TABLE news_vectors (news_id INTEGER PRIMARY KEY REFERENCES news(id), vector BLOB NOT NULL);
+        CREATE TABLE statement_vectors (
+            statement_id INTEGER PRIMARY KEY REFERENCES statements(id),
+            vector BLOB NOT NULL
+        );
+        """,
+    ),
 ]

