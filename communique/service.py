@@ -8,19 +8,25 @@ delivery, digests); `communique run` adds the monitors and the feeds.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from bot.app import App, Hook, run_bot
 from bot.context import STORE
 from bot.digest_jobs import schedule_digests
+from communique.embedding_worker import EmbeddingWorker, configured_embedder
+from communique.matching.embedder import Embedder
 from communique.settings import Secrets, Settings
 from monitors.feed_jobs import schedule_feeds
 from monitors.main import start_channel_side
 
 
-def service_hooks(settings: Settings, secrets: Secrets, *, monitors: bool) -> tuple[list[Hook], list[Hook]]:
-    """Start-up and shutdown hooks for the bot's Application: digests, and with `monitors` feeds and channels."""
+def service_hooks(settings: Settings, secrets: Secrets, *, monitors: bool,
+                  embedder: Embedder | None = None) -> tuple[list[Hook], list[Hook]]:
+    """Start-up and shutdown hooks for the bot's Application: digests, and with `monitors` feeds and channels
+    (and the embedding pass, given an `embedder`)."""
     running: dict[str, Any] = {}
 
     async def start(application: App) -> None:
@@ -29,8 +35,16 @@ def service_hooks(settings: Settings, secrets: Secrets, *, monitors: bool) -> tu
         if monitors:
             running["feeds"] = schedule_feeds(application.job_queue, settings, store)
             running["channels"] = await start_channel_side(settings, secrets, store)
+            if embedder is not None:
+                worker = EmbeddingWorker(store, embedder, settings)
+                running["embedding"] = asyncio.create_task(worker.run(), name="embedding-pass")
 
     async def stop(application: App) -> None:
+        if "embedding" in running:
+            task = running.pop("embedding")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if "channels" in running:
             await running.pop("channels").stop()
         if "feeds" in running:
@@ -47,7 +61,7 @@ def run_bot_side(settings: Settings, secrets: Secrets, db_path: str | Path) -> i
 
 
 def run_service(settings: Settings, secrets: Secrets, db_path: str | Path) -> int:
-    """Everything in one process: bot, digests, feed polling and channel monitors."""
+    """Everything in one process: bot, digests, feed polling, channel monitors and the embedding pass."""
     secrets.require_bot()
-    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True)
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True, embedder=configured_embedder(settings))
     return run_bot(settings, secrets, db_path, on_startup=on_startup, on_shutdown=on_shutdown)

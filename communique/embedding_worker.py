@@ -1,0 +1,80 @@
+"""The embedding pass as a background task: embed what is pending, store it, match it, repeat.
+
+The model runs in a worker thread (the engine releases the GIL), so the event loop stays free
+for the bot and the monitors; the store is touched only through the store thread.  A failed
+batch is retried after a pause: the cursor moves only when a batch is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from communique import embedding_index
+from communique.matching.embedder import Embedder, load_embedder
+from communique.settings import Settings
+from communique.store import StoreThread
+
+log = logging.getLogger("communique.embedding")
+
+BATCH = 32
+IDLE_SECONDS = 2.0
+RETRY_SECONDS = 30.0
+
+
+class EmbeddingWorker:
+    def __init__(self, store: StoreThread, embedder: Embedder, settings: Settings, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = BATCH) -> None:
+        self.store, self.embedder, self.settings, self.clock, self.batch = store, embedder, settings, clock, batch
+        self.indexed = embedding_index.Indexed()
+
+    async def prepare(self) -> None:
+        await self.store.run(embedding_index.prepare, self.embedder.name, settings=self.settings, now=self.clock())
+
+    async def step(self) -> embedding_index.Indexed | None:
+        """Embed and store one batch; None when nothing is pending."""
+        batch = await self.store.run(embedding_index.pending, settings=self.settings, now=self.clock(),
+                                     limit=self.batch)
+        if not batch:
+            return None
+        statements = await asyncio.to_thread(self.embedder.queries, batch.statement_texts())
+        news = await asyncio.to_thread(self.embedder.passages, batch.news_texts())
+        done = await self.store.run(embedding_index.store_vectors, batch, statements, news, settings=self.settings,
+                                    now=self.clock())
+        self.indexed.statements += done.statements
+        self.indexed.news += done.news
+        self.indexed.matches += done.matches
+        self.indexed.followups += done.followups
+        if done.matches:
+            log.info("embedding pass: %d new report(s) found, %d follow-up(s) queued", len(done.matches),
+                     done.followups)
+        return done
+
+    async def drain(self) -> embedding_index.Indexed:
+        """Embed everything pending now (`communique embed --once`)."""
+        await self.prepare()
+        while await self.step() is not None:
+            pass
+        return self.indexed
+
+    async def run(self) -> None:
+        """Keep embedding until cancelled."""
+        await self.prepare()
+        while True:
+            try:
+                done = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("embedding pass failed; retrying in %.0f s", RETRY_SECONDS)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if done is None:
+                await asyncio.sleep(IDLE_SECONDS)
+
+
+def configured_embedder(settings: Settings) -> Embedder | None:
+    """The model `[matching] embeddings` names, loaded now (so a missing package stops the start), or None."""
+    return load_embedder(settings.embeddings) if settings.embeddings != "off" else None

