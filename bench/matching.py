@@ -181,6 +181,17 @@ def _match(db: Database, queries: list[tuple[str, datetime]]) -> list[float]:
     return latencies
 
 
+def ingest_archive(db: Database, size: int) -> float:
+    """Store the generated archive of `size` items as feeds do, in batches; returns items per second."""
+    items = news_items(size)
+    started = time.perf_counter()
+    while batch := list(itertools.islice(items, BATCH)):
+        with transaction(db):
+            for item in batch:
+                upsert_news(db, item, now=item.date or START)
+    return size / (time.perf_counter() - started)
+
+
 def run_one(size: int, brute_force: bool) -> dict[str, float]:
     """Ingest, then match: the first statements on a cold process (its term statistics not yet
     remembered), then STATEMENTS others as a running bot does; brute force for the same ones."""
@@ -188,13 +199,7 @@ def run_one(size: int, brute_force: bool) -> dict[str, float]:
     result: dict[str, float] = {"size": size}
     with tempfile.TemporaryDirectory() as folder:
         db = open_db(Path(folder) / "bench.db")
-        items = news_items(size)
-        started = time.perf_counter()
-        while batch := list(itertools.islice(items, BATCH)):
-            with transaction(db):
-                for item in batch:
-                    upsert_news(db, item, now=item.date or START)
-        result["ingest_per_s"] = size / (time.perf_counter() - started)
+        result["ingest_per_s"] = ingest_archive(db, size)
         cold = _match(db, queries[:WARM_UP])
         latencies = _match(db, queries[WARM_UP:])
         db.conn.close()

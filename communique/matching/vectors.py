@@ -2,12 +2,19 @@
 
 A unit vector is stored as 384 signed bytes (each component times 127, rounded): a quarter of
 float32's size, and cosine similarities stay within about 0.005 of the exact ones.  The search
-is a plain scan of the vectors of the rows inside a rowid range (the time window), which at
+is an exact scan of the vectors of the rows inside a rowid range (the time window), which at
 live matching's window is a few thousand rows: no approximate index is needed.
+
+News vectors are only ever added in ascending news id order (the embedding pass follows a
+cursor) or all removed (another model), so each connection keeps them in memory as they are
+read and only reads the rows added since (its highest id and the model in `meta` tell): a
+scan then costs a matrix product, not a read of the table.  Statement vectors change when a
+statement is edited; they are few and read each time.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +27,42 @@ _SCALE = 127.0
 class VectorTable:
     table: str
     key: str
+    append_only: bool  # rows are added in ascending key order, never changed (see the module docstring)
 
 
-NEWS_VECTORS = VectorTable("news_vectors", "news_id")
-STATEMENT_VECTORS = VectorTable("statement_vectors", "statement_id")
+NEWS_VECTORS = VectorTable("news_vectors", "news_id", append_only=True)
+STATEMENT_VECTORS = VectorTable("statement_vectors", "statement_id", append_only=False)
+
+
+class _Loaded:
+    """A table's vectors held in memory: ascending ids, and int8 rows in a buffer that doubles as it fills."""
+
+    def __init__(self, model: str | None) -> None:
+        self.model = model
+        self.top = 0
+        self.size = 0
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.rows = np.zeros((0, 0), dtype=np.int8)
+
+    def add(self, ids: list[int], blobs: list[bytes]) -> None:
+        if not ids:
+            return
+        new = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(ids), -1)
+        if self.size + len(ids) > len(self.ids):
+            capacity = max(2 * (self.size + len(ids)), 1024)
+            ids_buffer = np.zeros(capacity, dtype=np.int64)
+            rows_buffer = np.zeros((capacity, new.shape[1]), dtype=np.int8)
+            if self.size:
+                ids_buffer[: self.size] = self.ids[: self.size]
+                rows_buffer[: self.size] = self.rows[: self.size]
+            self.ids, self.rows = ids_buffer, rows_buffer
+        self.ids[self.size: self.size + len(ids)] = ids
+        self.rows[self.size: self.size + len(ids)] = new
+        self.size += len(ids)
+        self.top = ids[-1]
+
+
+_loaded: weakref.WeakKeyDictionary[Database, dict[str, _Loaded]] = weakref.WeakKeyDictionary()
 
 
 def pack(vector: np.ndarray) -> bytes:
@@ -57,19 +96,48 @@ def vectors_of(db: Database, table: VectorTable, row_ids: list[int]) -> dict[int
 def nearest(db: Database, table: VectorTable, query: np.ndarray, ids: tuple[int, int] | None,
             limit: int) -> list[tuple[int, float]]:
     """(row id, cosine) of the `limit` stored vectors closest to `query`, within the rowid range `ids`."""
-    sql = f"SELECT {table.key}, vector FROM {table.table}"
-    params: tuple[int, ...] = ()
-    if ids is not None:
-        sql += f" WHERE {table.key} BETWEEN ? AND ?"
-        params = ids
-    rows = db.execute(sql, params).fetchall()
-    if not rows:
+    if table.append_only:
+        row_ids, rows = _in_memory(db, table, ids)
+    else:
+        sql = f"SELECT {table.key}, vector FROM {table.table}"
+        found = db.execute(sql + f" WHERE {table.key} BETWEEN ? AND ?", ids).fetchall() if ids else \
+            db.execute(sql).fetchall()
+        row_ids = np.array([r[0] for r in found], dtype=np.int64)
+        rows = np.frombuffer(b"".join(r[1] for r in found), dtype=np.int8).reshape(len(found), -1)
+    if not len(row_ids):
         return []
-    similarity = unpack([r[1] for r in rows]) @ query.astype(np.float32)
-    k = min(limit, len(rows))
+    similarity = _dot(rows, query)
+    k = min(limit, len(row_ids))
     best = np.argpartition(-similarity, k - 1)[:k]
     best = best[np.argsort(-similarity[best], kind="stable")]
-    return [(rows[i][0], float(similarity[i])) for i in best]
+    return [(int(row_ids[i]), float(similarity[i])) for i in best]
+
+
+def _in_memory(db: Database, table: VectorTable, ids: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """The table's vectors in the rowid range, from memory after reading only what was added since."""
+    model = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    top = db.execute(f"SELECT max({table.key}) FROM {table.table}").fetchone()[0] or 0
+    tables = _loaded.setdefault(db, {})
+    loaded = tables.get(table.table)
+    if loaded is None or loaded.model != (model and model[0]) or top < loaded.top:
+        loaded = tables[table.table] = _Loaded(model and model[0])
+    if top > loaded.top:
+        found = db.execute(f"SELECT {table.key}, vector FROM {table.table} WHERE {table.key} > ? ORDER BY {table.key}",
+                           (loaded.top,)).fetchall()
+        loaded.add([r[0] for r in found], [r[1] for r in found])
+    start, end = 0, loaded.size
+    if ids is not None:
+        start, end = np.searchsorted(loaded.ids[: loaded.size], [ids[0], ids[1] + 1])
+    return loaded.ids[start:end], loaded.rows[start:end]
+
+
+def _dot(rows: np.ndarray, query: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Cosines of int8 rows with a float query, converting a chunk at a time (cache-sized, not the whole matrix)."""
+    q = query.astype(np.float32) / _SCALE
+    out = np.empty(len(rows), dtype=np.float32)
+    for start in range(0, len(rows), chunk):
+        out[start:start + chunk] = rows[start:start + chunk].astype(np.float32) @ q
+    return out
 
 
 def has_vectors(db: Database, table: VectorTable) -> bool:
