@@ -63,7 +63,7 @@ def _latencies(db: Database, queries: list[tuple[str, datetime | None]], embedde
     latencies = []
     for text, date in queries:
         began = time.perf_counter()
-        vector = embedder.queries([text])[0] if embedder is not None else None
+        vector = embedder.embed([text])[0] if embedder is not None else None
         match_news(db, text, date=date, vector=vector, options=options)
         latencies.append(time.perf_counter() - began)
     return latencies[WARM_UP:]
@@ -75,8 +75,8 @@ def _embedding_pass(db: Database, embedder: Embedder, settings: Settings) -> tup
         embedding_index.prepare(db, embedder.name, settings=settings, now=END)
     done, began = 0, time.perf_counter()
     while batch := embedding_index.pending(db, settings=settings, now=END, limit=EMBED_BATCH):
-        statement_vectors = embedder.queries(batch.statement_texts())
-        news_vectors = embedder.passages(batch.news_texts())
+        statement_vectors = embedder.embed(batch.statement_texts())
+        news_vectors = embedder.embed(batch.news_texts())
         with transaction(db):
             embedding_index.store_vectors(db, batch, statement_vectors, news_vectors, settings=settings, now=END)
         done += len(batch.news) + len(batch.statements)

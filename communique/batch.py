@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from communique.matching import MatchOptions, match_news
-from communique.matching.embedder import Embedder, news_passage
+from communique.matching.embedder import Embedder, news_text
 from communique.matching.vectors import NEWS_VECTORS, save_vectors
 from communique.models import NewsItem, Statement
 from communique.store import open_db, transaction
@@ -42,11 +42,11 @@ def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5
         db.execute("INSERT INTO news_fts(news_fts) VALUES('optimize')")
     query_vectors = None
     if embedder is not None:
-        texts = [news_passage(item.title, item.text) for _, item in new_rows]
+        texts = [news_text(item.title, item.text) for _, item in new_rows]
         with transaction(db):
             save_vectors(db, NEWS_VECTORS, [row_id for row_id, _ in new_rows],
-                         _embed(embedder.passages, texts, "news items", progress))
-        query_vectors = _embed(embedder.queries, [s.text for s in statements], "statements", progress)
+                         _embed(embedder.embed, texts, "news items", progress))
+        query_vectors = _embed(embedder.embed, [s.text for s in statements], "statements", progress)
     options = MatchOptions(top=top)
     for i, statement in enumerate(statements):
         vector = query_vectors[i] if query_vectors is not None else None

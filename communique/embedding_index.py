@@ -22,7 +22,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from communique.matching import match_news, match_statements
-from communique.matching.embedder import news_passage
+from communique.matching.embedder import news_text
 from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
 from communique.pipeline import match_options, record_matches
 from communique.settings import Settings
@@ -46,7 +46,7 @@ class Pending:
         return [text for _, text, _ in self.statements]
 
     def news_texts(self) -> list[str]:
-        return [news_passage(title, text) for _, title, text, _ in self.news]
+        return [news_text(title, text) for _, title, text, _ in self.news]
 
 
 @dataclass(slots=True)

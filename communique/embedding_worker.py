@@ -39,8 +39,8 @@ class EmbeddingWorker:
                                      limit=self.batch)
         if not batch:
             return None
-        statements = await asyncio.to_thread(self.embedder.queries, batch.statement_texts())
-        news = await asyncio.to_thread(self.embedder.passages, batch.news_texts())
+        statements = await asyncio.to_thread(self.embedder.embed, batch.statement_texts())
+        news = await asyncio.to_thread(self.embedder.embed, batch.news_texts())
         done = await self.store.run(embedding_index.store_vectors, batch, statements, news, settings=self.settings,
                                     now=self.clock())
         self.indexed.statements += done.statements

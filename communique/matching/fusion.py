@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 _RANK_COSINE, _RANK_LEXICAL, _RANK_PLACE = 16.0, 1.0, 0.5
-_P_COSINE, _P_LEXICAL, _P_BIAS = 35.51, 10.33, -34.69
+_P_COSINE, _P_LEXICAL, _P_BIAS = 40.03, 10.23, -39.61
 
 
 def rank_key(cosine: float, lexical: float, lexical_place: int | None) -> float:
