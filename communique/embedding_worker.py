@@ -26,8 +26,10 @@ RETRY_SECONDS = 30.0
 
 class EmbeddingWorker:
     def __init__(self, store: StoreThread, embedder: Embedder, settings: Settings, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = BATCH) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = BATCH,
+                 retry_seconds: float = RETRY_SECONDS) -> None:
         self.store, self.embedder, self.settings, self.clock, self.batch = store, embedder, settings, clock, batch
+        self.retry_seconds = retry_seconds
         self.indexed = embedding_index.Indexed()
 
     async def prepare(self) -> None:
@@ -65,11 +67,9 @@ class EmbeddingWorker:
         while True:
             try:
                 done = await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("embedding pass failed; retrying in %.0f s", RETRY_SECONDS)
-                await asyncio.sleep(RETRY_SECONDS)
+            except Exception:  # a bad batch or a full disk: keep the service up, try again later
+                log.exception("embedding pass failed; retrying in %.0f s", self.retry_seconds)
+                await asyncio.sleep(self.retry_seconds)
                 continue
             if done is None:
                 await asyncio.sleep(IDLE_SECONDS)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT
 from sqlite_utils import Database
@@ -81,6 +83,21 @@ def _news(db: Database, settings: Settings, *items: NewsItem) -> dict[str, int]:
     return ids
 
 
+async def _run_until_a_followup(worker: EmbeddingWorker, meanwhile: Callable[[], object] = lambda: None) -> None:
+    """Run the pass as `communique run` does, call `meanwhile`, and stop once it has queued a follow-up (or 15 s)."""
+    task = asyncio.create_task(worker.run())
+    try:
+        meanwhile()
+        for _ in range(300):
+            if worker.indexed.followups:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 def _worker(store: StoreThread, embedder: Embedder, settings: Settings) -> EmbeddingWorker:
     return EmbeddingWorker(store, embedder, settings, clock=lambda: POSTED + timedelta(hours=4))
 
@@ -117,18 +134,33 @@ async def test_a_report_stored_while_the_pass_runs_is_found_without_a_restart(
         db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
     _alerted_statement(db, on, AIR_DEFENCE)
     worker = _worker(store, embedder, on)
-    task = asyncio.create_task(worker.run())
-    try:
-        _news(db, on, ARABIC_REPORT)
-        for _ in range(300):
-            if worker.indexed.followups:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    await _run_until_a_followup(worker, meanwhile=lambda: _news(db, on, ARABIC_REPORT))
     assert worker.indexed.followups == 1 and [r["kind"] for r in pending_for(db)] == ["coverage"]
+
+
+class _FailsOnce:
+    """The real model, but its first call fails (say, the machine ran out of memory)."""
+
+    def __init__(self, model: Embedder) -> None:
+        self.model, self.name, self.calls = model, model.name, 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == 1:
+            raise MemoryError("out of memory")
+        return self.model.embed(texts)
+
+
+async def test_a_failed_batch_is_retried_and_nothing_is_lost(db: Database, store: StoreThread, on: Settings,
+                                                             embedder: Embedder,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    _alerted_statement(db, on, AIR_DEFENCE)
+    _news(db, on, ARABIC_REPORT)
+    worker = EmbeddingWorker(store, _FailsOnce(embedder), on, clock=lambda: POSTED + timedelta(hours=4),
+                             retry_seconds=0.05)
+    await _run_until_a_followup(worker)
+    assert "embedding pass failed" in caplog.text
+    assert (worker.indexed.statements, worker.indexed.news, worker.indexed.followups) == (1, 1, 1)
 
 
 async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreThread, on: Settings,
