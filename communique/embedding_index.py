@@ -9,8 +9,9 @@ recorded like the lexical pass's, with the same coverage follow-ups.
 
 What is embedded: statements ingested within the match window that have no vector (a new post,
 or an edited one whose vector was dropped), newest first; then news items in the order they
-were stored, from a cursor kept in `meta`.  Older rows are never embedded: nothing that arrives
-now can be matched with them.  Vectors made by another model are forgotten at start.
+were stored, from a cursor kept in `meta`, passing over those dated before the window (an
+imported archive).  Older rows are never embedded: nothing that arrives now can be matched with
+them.  Vectors made by another model are forgotten at start.
 """
 
 from __future__ import annotations
@@ -78,10 +79,17 @@ def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> P
         "SELECT s.id, s.text, s.date FROM statements s LEFT JOIN statement_vectors v ON v.statement_id = s.id "
         "WHERE s.ingested_at >= ? AND v.statement_id IS NULL AND s.deleted_at IS NULL AND trim(s.text) != '' "
         "ORDER BY s.id DESC LIMIT ?", (since, limit)).fetchall()
+    news: list[tuple] = []
     cursor = int(_get(db, CURSOR_KEY) or 0)
-    news = db.execute("SELECT id, title, text, date FROM news WHERE id > ? ORDER BY id LIMIT ?",
-                      (cursor, limit - len(statements))).fetchall() if len(statements) < limit else []
-    return Pending([tuple(r) for r in statements], [tuple(r) for r in news])
+    while len(statements) < limit:
+        rows = db.execute("SELECT id, title, text, date FROM news WHERE id > ? ORDER BY id LIMIT ?",
+                          (cursor, limit)).fetchall()
+        news = [tuple(r) for r in rows if r[3] is None or r[3] >= since][: limit - len(statements)]
+        if news or not rows:
+            break
+        cursor = rows[-1][0]  # a run of items dated before the window (an archive import): pass over it
+        _set(db, CURSOR_KEY, str(cursor))
+    return Pending([tuple(r) for r in statements], news)
 
 
 def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, news_vectors: np.ndarray, *,

@@ -178,15 +178,27 @@ async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreT
     assert batch.statements[0][1].endswith("Видео.")
 
 
-def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Settings) -> None:
-    old = dataclasses.replace(POWER_LINE, guid="old", date=POSTED - timedelta(days=10))
-    ids = _news(db, on, old, ARABIC_REPORT)
+def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Settings, embedder: Embedder) -> None:
+    before_start = dataclasses.replace(POWER_LINE, guid="old-1", date=POSTED - timedelta(days=10))
+    ids = _news(db, on, before_start, ARABIC_REPORT)
+    now = POSTED + timedelta(hours=1)
     with transaction(db):
-        embedding_index.prepare(db, "model-a", settings=on, now=POSTED + timedelta(hours=1))
+        embedding_index.prepare(db, "model-a", settings=on, now=now)
+    archive = [dataclasses.replace(POWER_LINE, source=f"archive{i}", guid=f"a{i}", url=None, title=f"{i}",
+                                   date=POSTED - timedelta(days=9, hours=i)) for i in range(40)]
+    ids.update(_news(db, on, *archive, UKRAINE_SAYS))  # an archive imported while the pass runs, then news
+    assert len(set(ids.values())) == 43
 
-    batch = embedding_index.pending(db, settings=on, now=POSTED + timedelta(hours=1), limit=10)
+    def next_batch() -> list[int]:
+        with transaction(db):
+            batch = embedding_index.pending(db, settings=on, now=now, limit=10)
+            embedding_index.store_vectors(db, batch, embedder.embed(batch.statement_texts()),
+                                          embedder.embed(batch.news_texts()), settings=on, now=now)
+        return [row[0] for row in batch.news]
 
-    assert [row[0] for row in batch.news] == [ids["n044"]]
+    assert next_batch() == [ids["n044"]]
+    assert next_batch() == [ids["n045"]]
+    assert next_batch() == []
 
 
 async def test_vectors_of_another_model_are_forgotten(db: Database, store: StoreThread, on: Settings,
