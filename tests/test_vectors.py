@@ -98,3 +98,15 @@ def test_statement_vectors_are_read_afresh_after_an_edit(db: Database) -> None:
 
     assert nearest(db, STATEMENT_VECTORS, after, None, 1)[0][0] == 1
     assert np.allclose(vectors_of(db, STATEMENT_VECTORS, [1])[1], after, atol=0.01)
+
+
+def test_windows_moving_forward_and_back_always_search_exactly_their_rows(db: Database) -> None:
+    ids = _news(db, 400)
+    vectors = _unit(400)
+    _store(db, ids, vectors)
+
+    for first in (0, 100, 300, 50, 350):  # later windows, then an earlier one again (a late statement)
+        window = (ids[first], ids[first + 49])
+        found = nearest(db, NEWS_VECTORS, vectors[first + 7], window, 100)
+        assert {row_id for row_id, _ in found} == set(ids[first:first + 50])
+        assert found[0][0] == ids[first + 7]

@@ -8,7 +8,8 @@ live matching's window is a few thousand rows: no approximate index is needed.
 News vectors are only ever added in ascending news id order (the embedding pass follows a
 cursor) or all removed (another model), so each connection keeps them in memory as they are
 read and only reads the rows added since (its highest id and the model in `meta` tell): a
-scan then costs a matrix product, not a read of the table.  Statement vectors change when a
+scan then costs a matrix product, not a read of the table.  It holds the rows from the oldest
+window asked for on, not the whole table.  Statement vectors change when a
 statement is edited; they are few and read each time.
 """
 
@@ -35,11 +36,13 @@ STATEMENT_VECTORS = VectorTable("statement_vectors", "statement_id", append_only
 
 
 class _Loaded:
-    """A table's vectors held in memory: ascending ids, and int8 rows in a buffer that doubles as it fills."""
+    """A table's vectors from id `low` on, held in memory: ascending ids, and int8 rows in a buffer that
+    doubles as it fills."""
 
-    def __init__(self, model: str | None) -> None:
+    def __init__(self, model: str | None, low: int) -> None:
         self.model = model
-        self.top = 0
+        self.low = low
+        self.top = low - 1  # the highest id read so far
         self.size = 0
         self.ids = np.zeros(0, dtype=np.int64)
         self.rows = np.zeros((0, 0), dtype=np.int8)
@@ -60,6 +63,15 @@ class _Loaded:
         self.rows[self.size: self.size + len(ids)] = new
         self.size += len(ids)
         self.top = ids[-1]
+
+    def forget_below(self, low: int) -> None:
+        """Let go of the rows below `low` once they are most of what is held (the window has moved on)."""
+        start = int(np.searchsorted(self.ids[: self.size], low))
+        if start > self.size // 2:
+            self.ids = self.ids[start: self.size].copy()
+            self.rows = self.rows[start: self.size].copy()
+            self.size -= start
+            self.low = low
 
 
 _loaded: weakref.WeakKeyDictionary[Database, dict[str, _Loaded]] = weakref.WeakKeyDictionary()
@@ -114,13 +126,21 @@ def nearest(db: Database, table: VectorTable, query: np.ndarray, ids: tuple[int,
 
 
 def _in_memory(db: Database, table: VectorTable, ids: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """The table's vectors in the rowid range, from memory after reading only what was added since."""
-    model = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    """The table's vectors in the rowid range, from memory after reading only what was added since.
+
+    Only rows from the lowest id asked for are held, and rows the time window has left behind are
+    let go, so a long-running service holds about a window's worth, not every vector ever stored.
+    """
+    row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+    model = row[0] if row else None
     top = db.execute(f"SELECT max({table.key}) FROM {table.table}").fetchone()[0] or 0
+    low = ids[0] if ids is not None else 0
     tables = _loaded.setdefault(db, {})
     loaded = tables.get(table.table)
-    if loaded is None or loaded.model != (model and model[0]) or top < loaded.top:
-        loaded = tables[table.table] = _Loaded(model and model[0])
+    if loaded is None or loaded.model != model or top < loaded.top or low < loaded.low:
+        loaded = tables[table.table] = _Loaded(model, low)
+    else:
+        loaded.forget_below(low)
     if top > loaded.top:
         found = db.execute(f"SELECT {table.key}, vector FROM {table.table} WHERE {table.key} > ? ORDER BY {table.key}",
                            (loaded.top,)).fetchall()
