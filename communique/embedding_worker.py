@@ -25,6 +25,8 @@ RETRY_SECONDS = 30.0
 
 
 class EmbeddingWorker:
+    """The pass over one store with one model; `indexed` counts what it has done since it started."""
+
     def __init__(self, store: StoreThread, embedder: Embedder, settings: Settings, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), batch: int = BATCH,
                  retry_seconds: float = RETRY_SECONDS) -> None:
