@@ -98,15 +98,16 @@ def record_success(db: Database, url: str, *, now: datetime, next_poll: datetime
 
 
 def record_failure(db: Database, url: str, error: str, *, now: datetime, interval: timedelta,
-                   backoff: Backoff) -> FeedState:
-    """Count a failure in a row, back off, pause at the limit.  Returns the state after."""
+                   backoff: Backoff, at_least: timedelta | None = None) -> FeedState:
+    """Count a failure in a row, back off (at least `at_least`, the wait the server asked for), pause at the
+    limit.  Returns the state after."""
     before = get_feed(db, url)
     assert before is not None, f"feed {url} was not synced"
     failures = before.error_count + 1
     db.execute(
         "UPDATE feeds SET last_error = ?, last_error_at = ?, error_count = ?, paused = ?, next_poll = ? WHERE url = ?",
         (error, to_db(now), failures, int(failures >= backoff.pause_after),
-         to_db(now + backoff.delay(interval, failures)), url),
+         to_db(now + max(backoff.delay(interval, failures), at_least or timedelta(0))), url),
     )
     after = get_feed(db, url)
     assert after is not None

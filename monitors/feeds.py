@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Communique/0.1 (+feeds)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 MB = 1024 * 1024
+MAX_RETRY_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,14 @@ DEFAULT_POLICY = PollPolicy()
 
 
 class FeedUnavailable(Exception):
-    """The feed could not be fetched; the message says why (status, timeout, size, redirects)."""
+    """The feed could not be fetched; the message says why (status, timeout, size, redirects).
+
+    `retry_after`: how long the server asked us to wait (Retry-After on a 429 or 503), if it did.
+    """
+
+    def __init__(self, message: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(slots=True)
@@ -114,7 +123,10 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, *, etag: str | None = 
             if response.status_code == 304:
                 return Fetched(304)
             if not response.is_success:
-                raise FeedUnavailable(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
+                wait = retry_after(response) if response.status_code in (429, 503) else None
+                asked = f" (asked to wait {_duration(wait)})" if wait else ""
+                raise FeedUnavailable(f"HTTP {response.status_code} {response.reason_phrase}".rstrip() + asked,
+                                      retry_after=wait)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > policy.max_bytes:
                 raise FeedUnavailable(f"response of {int(declared) / MB:.1f} MB is over the "
@@ -133,6 +145,20 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, *, etag: str | None = 
         raise FeedUnavailable(f"more than {policy.max_redirects} redirects (a redirect loop?)") from None
     except httpx.HTTPError as exc:
         raise FeedUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+def retry_after(response: httpx.Response) -> timedelta | None:
+    """The wait a Retry-After header asks for: seconds, or an HTTP date read against the response's own Date
+    (so neither clock needs to be right).  Absurd waits are capped at a day."""
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        try:
+            wait = parsedate_to_datetime(value) - parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError):
+            return None
+    return min(wait, MAX_RETRY_AFTER) if wait > timedelta(0) else None
 
 
 def _utcnow() -> datetime:
@@ -181,7 +207,9 @@ class FeedPoller:
                     result = await self._store(feed, parsed.items, fetched, now=now)
                     result.warnings[:0] = parsed.warnings
             except (FeedUnavailable, FeedError) as exc:
-                return await self._failed(feed, state, str(exc).removeprefix(f"{feed.url}: "), now=now)
+                wait = exc.retry_after if isinstance(exc, FeedUnavailable) else None
+                return await self._failed(feed, state, str(exc).removeprefix(f"{feed.url}: "), now=now,
+                                          at_least=wait)
         for warning in result.warnings:
             log.warning("feed %s: %s", feed.outlet, warning)
         log.info("feed %s", result.line())
@@ -211,9 +239,11 @@ class FeedPoller:
                              etag=fetched.etag, last_modified=fetched.last_modified, keep_validators=not complete)
         return result
 
-    async def _failed(self, feed: FeedConfig, state: FeedState, error: str, *, now: datetime) -> PollResult:
+    async def _failed(self, feed: FeedConfig, state: FeedState, error: str, *, now: datetime,
+                      at_least: timedelta | None = None) -> PollResult:
         after = await self.store.run(record_failure, feed.url, error, now=now,
-                                     interval=timedelta(seconds=feed.interval), backoff=self.policy.backoff)
+                                     interval=timedelta(seconds=feed.interval), backoff=self.policy.backoff,
+                                     at_least=at_least)
         log.warning("feed %s (%s): %s (failure %d in a row; next try at %s)", feed.outlet, feed.url, error,
                     after.error_count, f"{after.next_poll:%Y-%m-%d %H:%M:%S} UTC" if after.next_poll else "?")
         if after.paused and not state.paused:
@@ -252,5 +282,8 @@ async def poll_now(settings: Settings, db_path: str, feeds: Sequence[FeedConfig]
 
 
 def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    seconds = int(delta.total_seconds())
+    if seconds % 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"

@@ -209,6 +209,26 @@ async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_admins_once_an
     assert sorted(row["chat_id"] for row in resumed) == sorted(ADMINS)
 
 
+@pytest.mark.parametrize(("status", "headers", "wait", "said"), [
+    (429, {"Retry-After": "3600"}, timedelta(hours=1), "HTTP 429 Too Many Requests (asked to wait 1 h)"),
+    (503, {"Date": "Sun, 29 Nov 2026 21:00:00 GMT", "Retry-After": "Sun, 29 Nov 2026 23:00:00 GMT"},
+     timedelta(hours=2), "HTTP 503 Service Unavailable (asked to wait 2 h)"),
+    (429, {"Retry-After": "30"}, timedelta(minutes=20), "HTTP 429 Too Many Requests (asked to wait 30 s)"),
+    (429, {"Retry-After": "soon"}, timedelta(minutes=20), "HTTP 429 Too Many Requests"),
+])
+async def test_a_server_that_asks_us_to_wait_is_not_polled_sooner(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings,
+        status: int, headers: dict[str, str], wait: timedelta, said: str) -> None:
+    clock = Clock()
+    feed = FeedConfig(site.serve("/busy.xml", status=status, headers=headers), "Busy", interval=600)
+
+    result = await poller_for(store, client, settings, feed, clock=clock).poll(feed)
+
+    # the wait asked for, or the usual backoff (600 s * 2) when that is longer or none was given
+    assert result.next_poll == clock.now + wait
+    assert result.error == said
+
+
 async def test_admin_notices_go_to_the_given_notifier_instead_of_the_outbox(
         site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
     told: list[str] = []
