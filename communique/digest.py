@@ -208,25 +208,29 @@ def _blocks(digest: Digest, tz: tzinfo) -> list[_Block]:
                  f"{link(e.statement.get('url'), '→ post')}" for kind, e in digest.changes]
         lines[0] = f"<b>✏️ Edits and deletions</b>\n{lines[0]}"
         blocks.append(_Block(lines, "<b>✏️ Edits and deletions</b> <i>(continued)</i>"))
+    return blocks
+
+
+def _counts(digest: Digest) -> str:
     entries = digest.entries
     covered = sum(e.covered for e in entries)
     edited = sum(kind == "edited" for kind, _ in digest.changes)
     deleted = sum(kind == "deleted" for kind, _ in digest.changes)
-    blocks.append(_Block([f"<i>{len(entries)} statement{'s' if len(entries) != 1 else ''} · {covered} reported · "
-                          f"{len(entries) - covered} not yet reported · {edited} edited · {deleted} deleted</i>"]))
-    return blocks
+    return (f"<i>{len(entries)} statement{'s' if len(entries) != 1 else ''} · {covered} reported · "
+            f"{len(entries) - covered} not yet reported · {edited} edited · {deleted} deleted</i>")
 
 
 def render_digest(digest: Digest, tz: tzinfo) -> list[str]:
-    """The digest as Telegram HTML messages under 4096 characters.  Messages break between entries,
-    never inside one; a channel that spills over is headed again with "(continued)"."""
+    """The digest as Telegram HTML messages under 4096 characters.  The counts come first, under the period;
+    messages break between entries, never inside one; a channel that spills over is headed again with
+    "(continued)"."""
     period = f"{local_time(digest.start, tz)} – {local_time(digest.end, tz)}" if digest.start else \
         f"until {local_time(digest.end, tz)}"
     header = f"🗞 <b>Your Communique digest</b>\n<i>{esc(period)}</i>"
     if digest.empty:
         return [f"{header}\n\n{NOTHING_NEW}"]
     messages: list[str] = []
-    current = header
+    current = f"{header}\n{_counts(digest)}"
     for block in _blocks(digest, tz):
         for index, line in enumerate(block.lines):
             candidate = current + ("\n" if index else "\n\n") + line

@@ -120,7 +120,8 @@ def test_a_busy_day_is_grouped_by_topic_then_channel_with_uncovered_statements_f
     assert "reported by 2 outlets (first: TASS, +12 min)" in air[26]
     exchange = [line for topic, _, line in entries if topic == "Prisoner exchanges"]
     assert len(exchange) == 1 and exchange[0].endswith("reported by 1 outlet (first: Meduza, +25 min)")
-    assert messages[-1].endswith("<i>52 statements · 15 reported · 37 not yet reported · 0 edited · 0 deleted</i>")
+    counts = "<i>52 statements · 15 reported · 37 not yet reported · 0 edited · 0 deleted</i>"
+    assert messages[0].split("\n")[2] == counts  # under the period, never alone at the end
 
 
 def test_a_busy_day_splits_into_valid_messages_under_4096_never_inside_an_entry(db, settings):
@@ -165,7 +166,7 @@ def test_edits_and_deletions_of_the_period_are_listed_and_counted(db, settings):
     text = strip_tags("\n".join(messages))
     assert "✏️ Edits and deletions\n• edited: Минобороны России, post of 25 Nov 08:00" in text
     assert "• deleted: МИД России, post of 25 Nov 08:00" in text
-    assert text.endswith("0 statements · 0 reported · 0 not yet reported · 1 edited · 1 deleted")
+    assert text.split("\n")[2] == "0 statements · 0 reported · 0 not yet reported · 1 edited · 1 deleted"
 
 
 def test_paused_alerts_still_get_their_digest(db, settings):
@@ -240,7 +241,7 @@ async def test_a_busy_day_digest_reaches_the_chat_through_the_bot_api_with_its_c
     texts = [m["text"] for m in sent[1:]]
     assert texts[0].startswith("🗞 Your Communique digest\n27 Nov 2026, 08:00 MSK – 28 Nov 2026, 08:00 MSK")
     assert len(structure(texts)) == 52
-    assert texts[-1].endswith("52 statements · 15 reported · 37 not yet reported · 0 edited · 0 deleted")
+    assert texts[0].split("\n")[2] == "52 statements · 15 reported · 37 not yet reported · 0 edited · 0 deleted"
 
 
 def test_the_digest_command_prints_a_dry_run_then_queues_todays_digest_once(db, db_path, capsys):
