@@ -128,8 +128,9 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
                    now: datetime, notify: bool = True) -> tuple[list[tuple[int, int]], int]:
     """Save the (statement, news item) pairs whose candidate is above the threshold.
 
-    A statement's first report is followed up to the chats that got its alert and asked for
-    coverage follow-ups.  Returns the pairs newly saved and the follow-ups queued.
+    An alert of the statement still waiting in the outbox is rewritten with its coverage as it now
+    is; a statement's first report is followed up to the chats whose alert is already on its way
+    and who asked for coverage follow-ups.  Returns the pairs newly saved and the follow-ups queued.
     """
     saved, followups = [], 0
     for statement_id, news_id, candidate in pairs:
@@ -138,6 +139,8 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
         first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (statement_id,)).fetchone()
         if match_store.save_match(db, statement_id, news_id, candidate.score, candidate.method, now=now):
             saved.append((statement_id, news_id))
+            if notify:
+                _rewrite_waiting_alerts(db, statement_id, settings=settings)
             if first and notify:
                 followups += _coverage_follow_up(db, statement_id, news_id, settings=settings, now=now)
     return saved, followups
@@ -164,11 +167,32 @@ def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: date
     is not alerted again to chats that had the first one; the others get it with both sources,
     and the coverage of both.
     """
+    key, texts = _alert_texts(db, statement_id, settings=settings)
+    return sum(outbox.enqueue(db, Alert(key, chat_id, text, kind="alert", statement_id=statement_id), now=now)
+               for chat_id, text in texts)
+
+
+def _rewrite_waiting_alerts(db: Database, statement_id: int, *, settings: Settings) -> int:
+    """Render again the statement's alerts not yet claimed for sending (new coverage); how many were."""
     row = get_statement(db, statement_id)
     assert row is not None
-    subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db)]
-    if not subs:
+    waiting = set(outbox.waiting_recipients(db, f"alert:{statement_key(row)}"))
+    if not waiting:
         return 0
+    key, texts = _alert_texts(db, statement_id, settings=settings, only=waiting)
+    return sum(outbox.rewrite_pending(db, key, chat_id, text) for chat_id, text in texts)
+
+
+def _alert_texts(db: Database, statement_id: int, *, settings: Settings,
+                 only: set[int] | None = None) -> tuple[str, list[tuple[int, str]]]:
+    """The alert's outbox key, and its text for each chat it concerns (see `_alert_new`), or for those
+    of them in `only`."""
+    row = get_statement(db, statement_id)
+    assert row is not None
+    key = f"alert:{statement_key(row)}"
+    subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db) if only is None or s.chat_id in only]
+    if not subs:
+        return key, []
     topics = {t.name: t.keywords for t in settings.topics}
     audience = reasons_by_chat(channel=row["channel"], stems=statement_stems(row["text"]), subscriptions=subs,
                                topics=topics)
@@ -183,18 +207,13 @@ def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: date
     news = list({n["news_id"]: n for n in coverage[statement_id] + coverage.get(first_id or 0, [])}.values())
     title = channel_title(db, row["channel"], settings)
     first_posted = (channel_title(db, first["channel"], settings), first) if first is not None else None
-    queued = 0
-    for chat_id, reasons in audience.items():
-        if chat_id in had_it:
-            continue
-        text = render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings), first_posted=first_posted)
-        alert = Alert(f"alert:{statement_key(row)}", chat_id, text, kind="alert", statement_id=statement_id)
-        queued += outbox.enqueue(db, alert, now=now)
-    return queued
+    return key, [(chat_id, render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings),
+                                             first_posted=first_posted))
+                 for chat_id, reasons in audience.items() if chat_id not in had_it]
 
 
-def _recipients(db: Database, row: dict, setting: str) -> list[int]:
-    chats = outbox.sent_recipients(db, f"alert:{statement_key(row)}")
+def _recipients(db: Database, row: dict, setting: str, *, queued: bool = True) -> list[int]:
+    chats = outbox.sent_recipients(db, f"alert:{statement_key(row)}", queued=queued)
     if not chats:
         return []
     marks = ",".join("?" * len(chats))
@@ -223,7 +242,7 @@ def _coverage_follow_up(db: Database, statement_id: int, news_id: int, *, settin
     item = next(n for n in match_store.coverage(db, [statement_id])[statement_id] if n["news_id"] == news_id)
     title = channel_title(db, row["channel"], settings)
     queued = 0
-    for chat_id in _recipients(db, row, "coverage_followups"):
+    for chat_id in _recipients(db, row, "coverage_followups", queued=False):  # a waiting alert was rewritten
         text = render.coverage_text(row, title, item, _tz(db, chat_id, settings))
         alert = Alert(f"coverage:{statement_key(row)}", chat_id, text, kind="coverage", statement_id=statement_id)
         queued += outbox.enqueue(db, alert, now=now)

@@ -13,7 +13,8 @@ from communique.messages import MESSAGE_LIMIT, length, split_blocks
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_post, ingest_statement
 from communique.render import NOT_YET_REPORTED, alert_text
-from communique.store.subscribers import ensure_subscriber, subscribe
+from communique.store.outbox import claim, mark_sent, pending_for
+from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
 
 
 @pytest.mark.parametrize(
@@ -83,6 +84,28 @@ def test_alert_links_the_post_and_the_news_that_reports_it(db, settings):
     text = db.execute("SELECT text FROM outbox").fetchone()[0]
     assert 'href="https://t.me/mod_russia/101"' in text
     assert 'href="https://vesti.example/1"' in text and "Вести" in text
+
+
+def test_a_report_that_comes_before_an_alert_is_sent_goes_into_the_alert_not_into_a_follow_up(db, settings):
+    for chat in (1, 2):
+        _subscriber(db, chat, "channel", "mod_russia")
+        update_subscriber(db, chat, coverage_followups=1)
+    ingest_statement(db, _post(103, "Над территорией Белгородской области перехвачены и уничтожены 24 беспилотника"),
+                     settings=settings, now=NOW)
+    [sent] = claim(db, "bot", now=NOW, limit=1)  # the other alert still waits its turn (limits, a large audience)
+    mark_sent(db, sent["id"], [1], now=NOW)
+    [waiting] = pending_for(db)
+
+    ingest_news(db, NewsItem(source="Вести", guid="v2", title="Над Белгородской областью сбиты 24 беспилотника",
+                             text="Минобороны сообщило, что ПВО сбили 24 беспилотника над Белгородской областью.",
+                             url="https://vesti.example/2", date=NOW, lang="ru"), settings=settings, now=NOW)
+
+    queued = {row["chat_id"]: row for row in pending_for(db)}
+    assert queued[sent["chat_id"]]["kind"] == "coverage"
+    rewritten = queued[waiting["chat_id"]]
+    assert rewritten["kind"] == "alert" and 'href="https://vesti.example/2"' in rewritten["text"]
+    assert NOT_YET_REPORTED not in rewritten["text"]
+    assert len(queued) == 2  # no follow-up for the chat whose alert now says it all
 
 
 def test_an_unreported_statement_says_so(db, settings):

@@ -74,7 +74,20 @@ def pending_for(db: Database, chat_id: int | None = None) -> list[dict[str, Any]
     return list(db.query(f"SELECT * FROM outbox WHERE state = 'pending' {where} ORDER BY id", params))
 
 
-def sent_recipients(db: Database, dedupe_key: str) -> list[int]:
-    """Chats that received an event (used to send edit and deletion follow-ups to the same people)."""
-    return [row[0] for row in db.execute("SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state IN "
-                                         "('pending', 'sending', 'sent')", (dedupe_key,)).fetchall()]
+def sent_recipients(db: Database, dedupe_key: str, *, queued: bool = True) -> list[int]:
+    """Chats that received an event, or (`queued`) will (used to send follow-ups to the same people)."""
+    states = "('pending', 'sending', 'sent')" if queued else "('sending', 'sent')"
+    return [row[0] for row in db.execute(f"SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state IN {states}",
+                                         (dedupe_key,)).fetchall()]
+
+
+def waiting_recipients(db: Database, dedupe_key: str) -> list[int]:
+    """Chats whose copy of an event is queued and not yet claimed for sending."""
+    return [row[0] for row in db.execute("SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
+                                         (dedupe_key,)).fetchall()]
+
+
+def rewrite_pending(db: Database, dedupe_key: str, chat_id: int, text: str) -> bool:
+    """Replace the text of a message not yet claimed for sending; False if it is already on its way."""
+    return db.execute("UPDATE outbox SET text = ? WHERE dedupe_key = ? AND chat_id = ? AND state = 'pending'",
+                      (text, dedupe_key, chat_id)).rowcount > 0
