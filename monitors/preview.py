@@ -55,6 +55,8 @@ class PreviewPage:
     warnings: list[str] = field(default_factory=list)
     oldest_id: int | None = None
     has_older: bool = False
+    edited: set[int] = field(default_factory=set)  # posts the page marks "edited"
+    seen_edited: list[Statement] = field(default_factory=list)  # of those, posts already read (`fetch_preview`)
 
 
 def parse_views(label: str) -> int | None:
@@ -97,6 +99,9 @@ def parse_preview_page(html: str, *, channel: str, base_url: str = "https://t.me
         if "service_message" in (message.attributes.get("class") or "").split():
             continue
         page.statements.append(_statement(message, key, post_id, base_url, page.warnings))
+        meta = message.css_first(".tgme_widget_message_meta")
+        if meta is not None and meta.text(strip=True).startswith("edited"):
+            page.edited.add(post_id)
     page.oldest_id = min(ids) if ids else None
     return page
 

@@ -40,7 +40,8 @@ async def fetch_preview(
     after_id: int | None = None,
     max_pages: int = 5,
 ) -> PreviewPage:
-    """Posts of `channel` newer than `after_id` (all readable ones if None), oldest first.
+    """Posts of `channel` newer than `after_id` (all readable ones if None), oldest first; and, in
+    `seen_edited`, the posts up to `after_id` on the pages read that t.me marks "edited".
 
     Reads at most `max_pages` pages.  When the budget runs out before `after_id` is
     reached, the result carries a warning naming the ids that may be missing.
@@ -70,6 +71,7 @@ async def fetch_preview(
         result.warnings.extend(page.warnings)
         for statement in page.statements:
             collected.setdefault(int(statement.ext_id), statement)
+        result.edited |= page.edited
         result.has_older = page.has_older
         if page.oldest_id is None:
             break
@@ -91,6 +93,8 @@ async def fetch_preview(
             )
     newer = (s for post_id, s in sorted(collected.items()) if after_id is None or post_id > after_id)
     result.statements = list(newer)
+    result.seen_edited = [s for post_id, s in sorted(collected.items())
+                          if after_id is not None and post_id <= after_id and post_id in result.edited]
     return result
 
 

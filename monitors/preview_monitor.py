@@ -4,7 +4,9 @@ Used for channels configured with `source = "preview"`, and for every channel wh
 Telegram API credentials are set.  Each poll reads the posts after the store's last
 message id for the channel (paging back with `?before=` as needed) and feeds them to
 the same pipeline as Telethon: official channels give statements, news channels give
-news items.  A channel read for the first time keeps its latest posts (the configured
+news items.  A post already read that the page now marks "edited" is stored again, so a
+changed text becomes a new version with its edit follow-up (deletions are not visible
+there).  A channel read for the first time keeps its latest posts (the configured
 backfill) without alerting anyone.  A channel whose page cannot be read is reported to
 the admins and skipped until the next poll; odd markup is logged and never stops the poll.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -40,9 +43,16 @@ def _news_item(st: Statement, channel: ChannelConfig) -> NewsItem | None:
 
 
 def _store_posts(db: Database, statements: list[Statement], channel: ChannelConfig, newest: int, *,
-                 settings: Settings, now: datetime, alert: bool) -> int:
-    """Store one poll's posts in order; returns the alerts and follow-ups queued."""
+                 settings: Settings, now: datetime, alert: bool, edited: Sequence[Statement] = ()) -> int:
+    """Store one poll's posts in order, and the new text of posts already read that t.me marks edited
+    (the page does not say when: the poll's time stands in); returns the alerts and follow-ups queued."""
     queued = 0
+    for st in edited if channel.role != "news" else ():
+        if not db.execute("SELECT 1 FROM statement_parts WHERE channel = ? AND ext_id = ?",
+                          (st.channel, st.ext_id)).fetchone():
+            continue  # never stored (before a first read's backfill): an edit does not make it new
+        st.lang = st.lang or channel.language
+        queued += ingest_statement(db, replace(st, edit_date=now), settings=settings, now=now, alert=alert).alerts
     for st in statements:
         st.lang = st.lang or channel.language
         if channel.role == "news":
@@ -111,7 +121,7 @@ class PreviewMonitor:
         newest = max((st.message_id or 0 for st in page.statements), default=0)
         statements = (page.statements[-backfill:] if backfill > 0 else []) if first else page.statements
         queued = await self.store.run(_store_posts, statements, channel, newest, settings=self.settings,
-                                      now=self.clock(), alert=not first)
+                                      now=self.clock(), alert=not first, edited=page.seen_edited)
         await self.store.run(note_channel, channel, now=self.clock())
         if first:
             log.info("first read of %s from its preview page: stored its %d latest posts without alerts",

@@ -20,6 +20,7 @@ from test_preview import PreviewSite
 
 from communique.settings import Secrets, Settings, parse_settings
 from communique.store import StoreThread
+from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.statements import advance_channel
 from communique.store.subscribers import ensure_subscriber, subscribe
 from monitors.main import plan_sources, start_channel_side
@@ -98,6 +99,45 @@ async def test_new_posts_on_the_preview_page_become_statements_and_alerts_in_ord
 
     assert await poll(settings, store) == 0  # the next poll finds nothing new and alerts nothing again
     assert len(alerts(db)) == 8
+
+
+def _serve_latest_with(site: PreviewSite, old: str, new: str) -> None:
+    """The latest page as t.me would show it after a post's text changed from `old` to `new`."""
+    site.page(LATEST, "page_latest.html")
+    status, headers, body = site.routes[LATEST]
+    assert old.encode() in body
+    site.routes[LATEST] = (status, headers, body.replace(old.encode(), new.encode()))
+
+
+async def test_a_post_the_page_marks_edited_becomes_a_new_version_with_its_follow_up(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    advance_channel(db, "mfa_bulletin", 126)
+    settings = settings_for(site)
+    assert await poll(settings, store) == 2  # posts 127 and 128, alerted
+    for row in claim(db, "bot", now=NOW):
+        mark_sent(db, row["id"], [1], now=NOW)
+
+    _serve_latest_with(site, "Briefing by the spokesperson, 27 November.",
+                       "Briefing by the spokesperson, 27 November, moved to 15:00.")  # 127 is marked "edited"
+    assert await poll(settings, store) == 1
+    assert await poll(settings, store) == 0  # the same edit, seen again
+
+    [followup] = pending_for(db)
+    assert (followup["chat_id"], followup["kind"]) == (follower, "edit") and "moved to 15:00" in followup["text"]
+    assert [v["text"].split("\n")[0] for v in db.query(
+        "SELECT text FROM statement_versions WHERE statement_id = ? ORDER BY version", [stored(db)[127]["id"]])] == [
+        "Briefing by the spokesperson, 27 November.", "Briefing by the spokesperson, 27 November, moved to 15:00."]
+
+
+async def test_a_changed_text_the_page_does_not_mark_edited_is_left_alone(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    advance_channel(db, "mfa_bulletin", 126)
+    settings = settings_for(site)
+    await poll(settings, store)
+
+    _serve_latest_with(site, "Full text of the joint communiqué (PDF).", "Full text of the communiqué (PDF).")
+    assert await poll(settings, store) == 0  # 128 carries no "edited" mark: rendering noise, not an edit
+    assert stored(db)[128]["version"] == 1
 
 
 async def test_a_first_poll_keeps_the_latest_posts_without_alerting(
