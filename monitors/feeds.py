@@ -173,7 +173,7 @@ class FeedPoller:
                  policy: PollPolicy = DEFAULT_POLICY, notify_admins: AdminNotifier | None = None,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self.store, self.settings, self.client, self.policy = store, settings, client, policy
-        self.notify_admins = notify_admins or outbox_notifier(store, settings, clock)
+        self.notify_admins = notify_admins if notify_admins is not None else outbox_notifier(store, settings, clock)
         self.clock = clock
         self._gate = asyncio.Semaphore(policy.concurrency)
 

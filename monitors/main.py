@@ -23,7 +23,7 @@ from telethon import TelegramClient, errors
 
 from communique.settings import ChannelConfig, Secrets, Settings
 from communique.store import StoreThread
-from monitors.channel_state import AdminNotifier, outbox_notifier
+from monitors.channel_state import AdminNotifier, describe, outbox_notifier
 from monitors.preview_monitor import PreviewMonitor
 from monitors.session import SessionProblem, build_client, explain, require_authorized, session_place
 from monitors.telethon_client import MonitorClient
@@ -50,6 +50,7 @@ class ChannelSide:
     telethon: TelethonMonitor | None = None
     client: TelegramClient | None = None
     preview: PreviewMonitor | None = None
+    fallback: PreviewMonitor | None = None  # Telethon's channels, read from preview pages once it stopped
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self) -> None:
@@ -62,8 +63,9 @@ class ChannelSide:
             await self.telethon.stop()
         if self.client is not None:
             await self.client.disconnect()
-        if self.preview is not None:
-            await self.preview.aclose()
+        for preview in (self.preview, self.fallback):
+            if preview is not None:
+                await preview.aclose()
 
 
 async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreThread, *,
@@ -76,7 +78,7 @@ async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreT
     `notify_admins(text)` receives problems an admin must act on (default: queued in the
     outbox for `settings.admins`).
     """
-    notify = notify_admins or outbox_notifier(store, settings, clock)
+    notify = notify_admins if notify_admins is not None else outbox_notifier(store, settings, clock)
     telethon_channels, preview_channels = plan_sources(settings, secrets)
     side = ChannelSide()
     if telethon_channels:
@@ -90,8 +92,19 @@ async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreT
             await require_authorized(side.client, place)
         side.telethon = TelethonMonitor(side.client, settings, store, channels=telethon_channels,
                                         notify_admins=notify, clock=clock, sleep=sleep)
-        side.tasks.append(asyncio.create_task(keep_watching(side.client, side.telethon, place, notify, sleep),
-                                              name="telethon-connection"))
+        async def watch_then_fall_back() -> None:
+            await keep_watching(side.client, side.telethon, place, notify, sleep)  # returns: the session is gone
+            public = tuple(c for c in telethon_channels if c.username)
+            if not public:
+                return
+            await notify(f"Until the session is fixed and the service restarted, {len(public)} channel(s) are "
+                         "read from their public t.me/s/ preview pages (new posts and edits, no deletions): "
+                         + ", ".join(describe(c) for c in public))
+            side.fallback = PreviewMonitor(settings, store, channels=public, notify_admins=notify, clock=clock,
+                                           sleep=sleep)
+            await side.fallback.run()
+
+        side.tasks.append(asyncio.create_task(watch_then_fall_back(), name="telethon-connection"))
     if preview_channels:
         side.preview = PreviewMonitor(settings, store, channels=preview_channels, notify_admins=notify, clock=clock,
                                       sleep=sleep)

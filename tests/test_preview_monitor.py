@@ -13,9 +13,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import NOW
-from faketelegram import offline  # noqa: F401 (fixture)
+from faketelegram import FakeTelegram, offline  # noqa: F401 (fixture)
 from loopback import serving
 from sqlite_utils import Database
+from telethon import functions
+from telethon.crypto import AuthKey
+from telethon.sessions import StringSession
 from test_preview import PreviewSite
 
 from communique.settings import Secrets, Settings, parse_settings
@@ -215,6 +218,50 @@ async def test_the_channel_side_runs_on_preview_pages_alone_and_stops_cleanly(
     assert waits == [settings.preview_interval]
     assert list(stored(db)) == [124, 127, 128]
     assert "watching 0 channel(s) with Telethon and 1 from preview pages" in caplog.text
+
+
+class _Ministry(FakeTelegram):
+    """An offline Telegram that knows the MFA Bulletin's channel."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_channel(7001, "MFA_Bulletin", "MFA Bulletin")
+
+
+async def test_when_the_telethon_session_is_revoked_its_channels_are_read_from_preview_pages(
+        site: PreviewSite, store: StoreThread, db: Database) -> None:
+    settings = settings_for(site, {"username": "MFA_Bulletin", "title": "MFA Bulletin", "source": "telethon"})
+    session = StringSession()
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(bytes(256))
+    notes = Notes()
+    polled, forever = asyncio.Event(), asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if seconds == settings.preview_interval:  # a preview poll is done: wait for the next (forever)
+            polled.set()
+            await forever.wait()
+
+    side = await start_channel_side(settings, Secrets(api_id=1, api_hash="x", session=StringSession.save(session)),
+                                    store, notify_admins=notes, client_class=_Ministry, sleep=sleep)
+    try:
+        assert isinstance(side.client, _Ministry) and side.telethon is not None
+        for _ in range(500):  # Telethon is watching: it has read the channel's history once
+            if any(isinstance(r, functions.messages.GetHistoryRequest) for r in side.client.requests):
+                break
+            await asyncio.sleep(0.01)
+        await side.telethon.idle()
+        side.client.logged_in = False  # the session is revoked (say, from another device) and the link drops
+        side.client.drop()
+        await asyncio.wait_for(polled.wait(), 10)
+    finally:
+        await side.stop()
+
+    assert notes[0].startswith("Telethon channel monitoring stopped: the Telegram session in TELEGRAM_SESSION is not")
+    assert notes[1].startswith("Until the session is fixed and the service restarted, 1 channel(s) are read from "
+                               "their public t.me/s/ preview pages")
+    assert notes[1].endswith("MFA Bulletin (@mfa_bulletin)")
+    assert list(stored(db)) == [124, 127, 128] and {p["source"] for p in stored(db).values()} == {"preview"}
 
 
 async def test_posts_older_than_the_catch_up_window_are_stored_but_not_alerted(
