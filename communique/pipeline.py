@@ -20,7 +20,7 @@ from communique.models import Alert, Candidate, NewsItem, Statement
 from communique.settings import Settings
 from communique.store import matches as match_store
 from communique.store import outbox
-from communique.store.news import upsert_news
+from communique.store.news import by_guid, update_article, upsert_news
 from communique.store.statements import get_statement, mark_deleted, upsert_statement
 from communique.store.subscribers import active_subscriptions
 from communique.store.timefmt import from_db
@@ -112,10 +112,11 @@ def ingest_deletions(db: Database, channel: str, ext_ids: list[str], *, settings
 
 def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: datetime,
                 notify: bool = True) -> NewsOutcome:
-    """Store an article and match it against the statements of the preceding window."""
+    """Store an article and match it against the statements of the preceding window; an article the
+    outlet has since updated (same guid, new text) is stored again and matched again."""
     news_id, is_new = upsert_news(db, item, now=now)
     result = NewsOutcome(news_id, is_new)
-    if not is_new:
+    if not is_new and not (by_guid(db, item) == news_id and update_article(db, news_id, item)):
         return result
     found = match_statements(db, item.title, item.text, date=item.date, options=match_options(settings))
     saved, result.followups = record_matches(db, [(c.row_id, news_id, c) for c in found], settings=settings,

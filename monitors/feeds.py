@@ -230,9 +230,9 @@ class FeedPoller:
                 result.warnings.append(f"{feed.url}: entry {item.guid!r} could not be stored")
                 complete = False
                 continue
+            result.followups += outcome.followups  # a new article, or one the outlet has updated
             if outcome.is_new:
                 result.new.append(StoredItem(item, outcome.news_id, outcome.reports))
-                result.followups += outcome.followups
             else:
                 result.seen += 1
         await self.store.run(record_success, feed.url, now=now, next_poll=result.next_poll, added=len(result.new),

@@ -247,37 +247,65 @@ async def test_admin_notices_go_to_the_given_notifier_instead_of_the_outbox(
 # --- both directions: a statement, then an article that reports it -----------------------
 
 
-async def test_an_article_40_minutes_after_a_statement_is_its_coverage_and_only_the_asking_chat_is_told(
-        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
-    posted = NOW - timedelta(hours=3)
+POSTED = NOW - timedelta(hours=3)
+REPORT_TEXT = ("Средства ПВО перехватили и уничтожили 24 беспилотных летательных аппарата над Белгородской областью, "
+               "сообщило Минобороны России.")
+
+
+def _alerted_statement(db: Database, settings: Settings) -> int:
+    """A Defence Ministry post, alerted to chat 1 (wants coverage follow-ups) and chat 2 (does not)."""
     with transaction(db):
         for chat, wants_coverage in ((1, 1), (2, 0)):
-            ensure_subscriber(db, chat, now=posted)
-            subscribe(db, chat, "channel", "mod_russia", now=posted)
+            ensure_subscriber(db, chat, now=POSTED)
+            subscribe(db, chat, "channel", "mod_russia", now=POSTED)
             update_subscriber(db, chat, coverage_followups=wants_coverage)
         outcome = ingest_statement(db, Statement(
-            channel="mod_russia", ext_id="501", message_id=501, date=posted, lang="ru", source="telethon",
+            channel="mod_russia", ext_id="501", message_id=501, date=POSTED, lang="ru", source="telethon",
             text="Дежурными средствами ПВО в течение прошедшей ночи перехвачены и уничтожены 24 украинских "
                  "беспилотных летательных аппарата над территорией Белгородской области."), settings=settings,
-            now=posted)
-        for row in claim(db, "bot", now=posted):
-            mark_sent(db, row["id"], [1], now=posted)
+            now=POSTED)
+        for row in claim(db, "bot", now=POSTED):
+            mark_sent(db, row["id"], [1], now=POSTED)
     assert outcome.covered_by == []
+    return outcome.statement_id
 
-    report = item("v-7", "Над Белгородской областью ночью уничтожены 24 украинских беспилотника",
-                  date=(posted + timedelta(minutes=40)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                  link="https://vesti.example/7",
-                  text="Средства ПВО перехватили и уничтожили 24 беспилотных летательных аппарата над "
-                       "Белгородской областью, сообщило Минобороны России.")
+
+def _vesti(guid: str, title: str, text: str) -> str:
+    return item(guid, title, date=(POSTED + timedelta(minutes=40)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                link=f"https://vesti.example/{guid}", text=text)
+
+
+async def test_an_article_40_minutes_after_a_statement_is_its_coverage_and_only_the_asking_chat_is_told(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
+    statement_id = _alerted_statement(db, settings)
+
+    report = _vesti("7", "Над Белгородской областью ночью уничтожены 24 украинских беспилотника", REPORT_TEXT)
     feed = FeedConfig(site.serve("/vesti.xml", rss(report)), "Вести", "ru")
     result = await poller_for(store, client, settings, feed).poll(feed)
 
-    assert result.new[0].reports == [outcome.statement_id] and result.followups == 1
-    [covered] = coverage(db, [outcome.statement_id])[outcome.statement_id]
+    assert result.new[0].reports == [statement_id] and result.followups == 1
+    [covered] = coverage(db, [statement_id])[statement_id]
     assert (covered["source"], covered["delay_minutes"], covered["url"]) == ("Вести", 40, "https://vesti.example/7")
     followups = [(row["chat_id"], row["kind"]) for row in pending_for(db)]
     assert followups == [(1, "coverage")]
     assert "Вести" in pending_for(db)[0]["text"] and "+40 min" in pending_for(db)[0]["text"]
+
+
+async def test_a_flash_the_outlet_later_fills_in_is_matched_again_and_becomes_coverage(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
+    statement_id = _alerted_statement(db, settings)
+    feed = FeedConfig(site.serve("/vesti.xml", rss(_vesti("8", "Молния", "Подробности позже."))), "Вести", "ru")
+    poller = poller_for(store, client, settings, feed)
+    assert (await poller.poll(feed)).new[0].reports == []
+
+    site.serve("/vesti.xml", rss(_vesti("8", "Над Белгородской областью уничтожены 24 беспилотника", REPORT_TEXT)))
+    result = await poller.poll(feed)
+
+    assert (result.new, result.seen, result.followups) == ([], 1, 1)
+    assert [n["title"] for n in coverage(db, [statement_id])[statement_id]] == [
+        "Над Белгородской областью уничтожены 24 беспилотника"]
+    assert db["news"].count == 1 and [row["kind"] for row in pending_for(db)] == ["coverage"]
+    assert (await poller.poll(feed)).followups == 0  # the same text again: nothing new
 
 
 # --- the commands ----------------------------------------------------------------------------
