@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -63,6 +64,18 @@ def keyword_meets(keyword: Keyword, statement_words: set[str]) -> bool:
         _word_meets(s, k, statement_words) for s, k in zip(keyword.stems, keyword.skeletons, strict=True))
 
 
+@lru_cache(maxsize=65536)
+def _meets(keyword: str, statement_words: frozenset[str]) -> bool:
+    """`keyword_meets` for a keyword as typed, remembered: a digest asks it of the same statements and
+    topics once for every chat (`bench/digest.py`: 3 ms a chat instead of 31)."""
+    return keyword_meets(_parsed(keyword), statement_words)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(keyword: str) -> Keyword:
+    return Keyword.parse(keyword)
+
+
 def statement_stems(text: str) -> set[str]:
     """What keywords are matched against: the stems of a statement's words and its names' skeleton keys."""
     return set(terms(text, keep_stopwords=True)) | name_skeletons(text)
@@ -76,20 +89,17 @@ def reasons_by_chat(
     topics: Mapping[str, Iterable[str]],
 ) -> dict[int, list[str]]:
     """Map each chat the statement concerns to the subscriptions it meets ("topic:air-defence", ...)."""
+    words = stems if isinstance(stems, frozenset) else frozenset(stems)
     topic_hits: dict[str, bool] = {}
-    keyword_hits: dict[str, bool] = {}
     result: dict[int, list[str]] = {}
     for chat_id, kind, value in subscriptions:
         if kind == "channel":
             met = value == channel
         elif kind == "keyword":
-            if value not in keyword_hits:
-                keyword_hits[value] = keyword_meets(Keyword.parse(value), stems)
-            met = keyword_hits[value]
+            met = _meets(value, words)
         elif kind == "topic":
             if value not in topic_hits:
-                words = topics.get(value, ())
-                topic_hits[value] = any(keyword_meets(Keyword.parse(w), stems) for w in words)
+                topic_hits[value] = any(_meets(w, words) for w in topics.get(value, ()))
             met = topic_hits[value]
         else:
             met = False
