@@ -44,6 +44,7 @@ class PollPolicy:
     max_bytes: int = 5 * MB
     max_redirects: int = 5
     concurrency: int = 8  # feeds fetched at the same time
+    per_host: int = 2  # of those, from one host (an outlet's many section feeds are not fetched all at once)
     backoff: Backoff = field(default_factory=Backoff)
 
 
@@ -176,6 +177,7 @@ class FeedPoller:
         self.notify_admins = notify_admins if notify_admins is not None else outbox_notifier(store, settings, clock)
         self.clock = clock
         self._gate = asyncio.Semaphore(policy.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
 
     async def sync(self) -> None:
         """Give every configured feed its row in the store (new feeds are due at once)."""
@@ -185,9 +187,13 @@ class FeedPoller:
         """Poll `feeds` (default: all configured) now, concurrently up to the policy's limit."""
         return list(await asyncio.gather(*(self.poll(feed) for feed in feeds or self.settings.feeds)))
 
+    def _host_gate(self, url: str) -> asyncio.Semaphore:
+        host = httpx.URL(url).host.lower()
+        return self._hosts.setdefault(host, asyncio.Semaphore(self.policy.per_host))
+
     async def poll(self, feed: FeedConfig) -> PollResult:
         """Fetch one feed and store its new entries.  Feed problems are results, never exceptions."""
-        async with self._gate:
+        async with self._host_gate(feed.url), self._gate:
             now = self.clock()
             state = await self.store.run(get_feed, feed.url)
             if state is None:

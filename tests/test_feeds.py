@@ -114,6 +114,17 @@ async def test_the_same_article_under_a_new_id_a_tracking_link_or_a_retouched_ti
     assert titles(db, feed) == [drills, "Grain ships leave Odesa"]
 
 
+async def test_an_outlets_many_feeds_are_fetched_two_at_a_time_not_all_at_once(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings) -> None:
+    sections = tuple(FeedConfig(site.serve(f"/section{n}.xml", rss(item(f"s{n}", f"Section {n} news")), delay=0.2),
+                                f"Outlet section {n}") for n in range(5))
+
+    results = await poller_for(store, client, settings, *sections).poll_all()
+
+    assert [r.status for r in results] == ["updated"] * 5
+    assert site.most_in_flight == 2  # one host (the policy's per_host), whatever the overall concurrency
+
+
 # --- hostile feeds -------------------------------------------------------------------------
 
 
