@@ -43,6 +43,7 @@ class FeedState:
     paused: bool = False
     next_poll: datetime | None = None
     items: int = 0
+    moved_to: str | None = None  # the address it answers at now, after a permanent redirect
 
 
 def _state(row: dict) -> FeedState:
@@ -50,7 +51,7 @@ def _state(row: dict) -> FeedState:
         url=row["url"], outlet=row["outlet"], etag=row["etag"], last_modified=row["last_modified"],
         last_success=from_db(row["last_success"]), last_error=row["last_error"],
         last_error_at=from_db(row["last_error_at"]), error_count=row["error_count"], paused=bool(row["paused"]),
-        next_poll=from_db(row["next_poll"]), items=row["items"],
+        next_poll=from_db(row["next_poll"]), items=row["items"], moved_to=row["moved_to"],
     )
 
 
@@ -75,6 +76,11 @@ def list_feeds(db: Database, urls: Iterable[str] | None = None) -> list[FeedStat
     if urls is None:
         return list(states.values())
     return [states[url] for url in urls if url in states]
+
+
+def record_move(db: Database, url: str, moved_to: str) -> None:
+    """Fetch the feed at `url` from `moved_to` from now on (it redirected there permanently)."""
+    db.execute("UPDATE feeds SET moved_to = ? WHERE url = ?", (moved_to, url))
 
 
 def record_success(db: Database, url: str, *, now: datetime, next_poll: datetime, added: int = 0,
@@ -122,6 +128,8 @@ def describe(state: FeedState) -> list[str]:
 
     lines = [f"{state.outlet}  {state.url}{'  [paused]' if state.paused else ''}",
              f"  last success: {when(state.last_success)} · items: {state.items} · next poll: {when(state.next_poll)}"]
+    if state.moved_to:
+        lines.append(f"  moved permanently to {state.moved_to} (fetched from there; update the configuration)")
     if state.last_error:
         streak = f"{state.error_count} failure(s) in a row" if state.error_count else "recovered since"
         lines.append(f"  last error: {when(state.last_error_at)}: {state.last_error} ({streak})")

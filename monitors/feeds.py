@@ -29,7 +29,15 @@ from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread
 from monitors.channel_state import AdminNotifier, outbox_notifier
 from monitors.feed_parse import FeedError, parse_feed
-from monitors.feed_state import Backoff, FeedState, get_feed, record_failure, record_success, sync_feeds
+from monitors.feed_state import (
+    Backoff,
+    FeedState,
+    get_feed,
+    record_failure,
+    record_move,
+    record_success,
+    sync_feeds,
+)
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Communique/0.1 (+feeds)"
@@ -69,6 +77,7 @@ class Fetched:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    moved_to: str | None = None  # where a permanent redirect (301, 308) led, if one did
 
 
 @dataclass(slots=True)
@@ -121,8 +130,9 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, *, etag: str | None = 
         headers["If-Modified-Since"] = last_modified
     try:
         async with asyncio.timeout(policy.timeout), client.stream("GET", url, headers=headers) as response:
+            moved_to = str(response.url) if any(r.status_code in (301, 308) for r in response.history) else None
             if response.status_code == 304:
-                return Fetched(304)
+                return Fetched(304, moved_to=moved_to)
             if not response.is_success:
                 wait = retry_after(response) if response.status_code in (429, 503) else None
                 asked = f" (asked to wait {_duration(wait)})" if wait else ""
@@ -139,7 +149,7 @@ async def fetch_feed(client: httpx.AsyncClient, url: str, *, etag: str | None = 
                     raise FeedUnavailable(f"response is over the {policy.max_bytes / MB:g} MB limit; "
                                           "stopped reading")
             return Fetched(200, bytes(body), response.headers.get("content-type"), response.headers.get("etag"),
-                           response.headers.get("last-modified"))
+                           response.headers.get("last-modified"), moved_to)
     except (TimeoutError, httpx.TimeoutException):
         raise FeedUnavailable(f"no complete answer within {policy.timeout:g} s") from None
     except httpx.TooManyRedirects:
@@ -200,8 +210,10 @@ class FeedPoller:
                 await self.store.run(sync_feeds, [feed], now=now)
                 state = FeedState(feed.url, feed.outlet)
             try:
-                fetched = await fetch_feed(self.client, feed.url, etag=state.etag,
+                fetched = await fetch_feed(self.client, state.moved_to or feed.url, etag=state.etag,
                                            last_modified=state.last_modified, policy=self.policy)
+                if fetched.moved_to is not None and fetched.moved_to != state.moved_to:
+                    await self._moved(feed, fetched.moved_to)
                 if fetched.status == 304:
                     result = PollResult(feed, "not-modified", next_poll=now + timedelta(seconds=feed.interval))
                     await self.store.run(record_success, feed.url, now=now, next_poll=result.next_poll,
@@ -244,6 +256,12 @@ class FeedPoller:
         await self.store.run(record_success, feed.url, now=now, next_poll=result.next_poll, added=len(result.new),
                              etag=fetched.etag, last_modified=fetched.last_modified, keep_validators=not complete)
         return result
+
+    async def _moved(self, feed: FeedConfig, moved_to: str) -> None:
+        await self.store.run(record_move, feed.url, moved_to)
+        log.warning("feed %s (%s) has moved permanently to %s", feed.outlet, feed.url, moved_to)
+        await self.notify_admins(f"Feed {feed.outlet} has moved permanently from {feed.url} to {moved_to}; "
+                                 "it is fetched from there now. Update its url in the configuration.")
 
     async def _failed(self, feed: FeedConfig, state: FeedState, error: str, *, now: datetime,
                       at_least: timedelta | None = None) -> PollResult:

@@ -24,7 +24,7 @@ from communique.store import StoreThread, transaction
 from communique.store.matches import coverage
 from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
-from monitors.feed_state import Backoff, get_feed
+from monitors.feed_state import Backoff, describe, get_feed
 from monitors.feeds import FeedPoller, PollPolicy, new_client
 
 FEEDS = SAMPLES / "feeds"
@@ -123,6 +123,36 @@ async def test_an_outlets_many_feeds_are_fetched_two_at_a_time_not_all_at_once(
 
     assert [r.status for r in results] == ["updated"] * 5
     assert site.most_in_flight == 2  # one host (the policy's per_host), whatever the overall concurrency
+
+
+@pytest.mark.parametrize("status", [301, 308])
+async def test_a_feed_that_moved_for_good_is_fetched_at_its_new_address_and_the_admins_are_told_once(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database,
+        status: int) -> None:
+    new_url = site.serve("/rss/new.xml", rss(item("m1", "Moved but alive")))
+    feed = FeedConfig(site.serve("/rss.xml", status=status, headers={"Location": new_url}), "Mover")
+    poller = poller_for(store, client, settings, feed)
+
+    assert (await poller.poll(feed)).status == "updated"
+    assert (await poller.poll(feed)).status == "updated"
+
+    assert (len(site.requests_to("/rss.xml")), len(site.requests_to("/rss/new.xml"))) == (1, 2)
+    state = get_feed(db, feed.url)
+    assert state is not None and state.moved_to == new_url
+    assert f"  moved permanently to {new_url}" in "\n".join(describe(state))
+    notices = [row["text"] for row in pending_for(db) if row["kind"] == "admin"]
+    assert len(notices) == len(ADMINS) and all(f"moved permanently from {feed.url} to {new_url}" in n for n in notices)
+
+
+async def test_a_temporary_redirect_is_followed_but_not_remembered(
+        site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
+    new_url = site.serve("/today.xml", rss(item("t1", "Today")))
+    feed = FeedConfig(site.serve("/latest.xml", status=302, headers={"Location": new_url}), "Hopper")
+
+    assert (await poller_for(store, client, settings, feed).poll(feed)).status == "updated"
+
+    state = get_feed(db, feed.url)
+    assert state is not None and state.moved_to is None and pending_for(db) == []
 
 
 # --- hostile feeds -------------------------------------------------------------------------

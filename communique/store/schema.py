@@ -194,4 +194,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        9,
+        "feeds: where a feed has moved for good (a 301 or 308), fetched from there instead",
+        """
+        ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+        """,
+    ),
 ]
