@@ -114,6 +114,21 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
     return result
 
 
+def progress(db: Database) -> str | None:
+    """A line for admins on how far the pass has got, or None if it never ran on this store."""
+    model = _get(db, MODEL_KEY)
+    if model is None:
+        return None
+    embedded = db.execute("SELECT count(*) FROM news_vectors").fetchone()[0]
+    statements = db.execute("SELECT count(*) FROM statement_vectors").fetchone()[0]
+    waiting = db.execute("SELECT count(*) FROM news WHERE id > ?", (int(_get(db, CURSOR_KEY) or 0),)).fetchone()[0]
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}{'' if n == 1 else 's'}"
+
+    return (f"Embedding ({model}): {count(statements, 'statement')} and {count(embedded, 'news item')} embedded, "
+            f"{count(waiting, 'news item')} waiting")
+
+
 def _get(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT
 from sqlite_utils import Database
 
+from bot.handlers.admin import stats_rows
 from communique import embedding_index
 from communique.batch import match_all
 from communique.embedding_worker import EmbeddingWorker
@@ -161,6 +162,18 @@ async def test_a_failed_batch_is_retried_and_nothing_is_lost(db: Database, store
     await _run_until_a_followup(worker)
     assert "embedding pass failed" in caplog.text
     assert (worker.indexed.statements, worker.indexed.news, worker.indexed.followups) == (1, 1, 1)
+
+
+async def test_the_admins_stats_say_how_far_the_pass_has_got(db: Database, store: StoreThread, on: Settings,
+                                                             embedder: Embedder) -> None:
+    assert not any(line.startswith("Embedding") for line in stats_rows(db))  # never ran here
+    _alerted_statement(db, on, AIR_DEFENCE)
+    _news(db, on, ARABIC_REPORT)
+    await _worker(store, embedder, on).drain()
+    _news(db, on, UKRAINE_SAYS, POWER_LINE)  # arrived since
+
+    [line] = [line for line in stats_rows(db) if line.startswith("Embedding")]
+    assert line == f"Embedding ({embedder.name}): 1 statement and 1 news item embedded, 2 news items waiting"
 
 
 async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreThread, on: Settings,

@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot.context import Context, settings_of, store_of
 from bot.handlers.common import reply
+from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
 
@@ -60,6 +61,7 @@ def stats_rows(db: Database) -> list[str]:
         "Subscriptions: " + _grouped(db, "SELECT kind, count(*) FROM subscriptions GROUP BY kind ORDER BY kind"),
         "Outbox: " + _grouped(db, "SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state"),
         f"Oldest pending message: {esc(oldest or 'none')}",
+        *([esc(line)] if (line := embedding_progress(db)) else []),
     ]
 
 
