@@ -24,12 +24,12 @@ from sqlite_utils import Database
 
 from communique.matching import match_news, match_statements
 from communique.matching.embedder import news_text
-from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
+from communique.matching.vectors import MODEL_KEY, NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
 from communique.pipeline import match_options, record_matches
 from communique.settings import Settings
+from communique.store.meta import get_meta, set_meta
 from communique.store.timefmt import from_db, to_db
 
-MODEL_KEY = "embedding_model"
 CURSOR_KEY = "embedding_news_cursor"
 
 
@@ -62,16 +62,15 @@ class Indexed:
 
 def prepare(db: Database, model: str, *, settings: Settings, now: datetime) -> None:
     """Forget vectors another model made, and start the news cursor at the match window."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (MODEL_KEY,)).fetchone()
-    if row is not None and row[0] == model:
+    if get_meta(db, MODEL_KEY) == model:
         return
     db.execute("DELETE FROM news_vectors")
     db.execute("DELETE FROM statement_vectors")
     since = to_db(now - timedelta(hours=settings.match_window_hours))
     first = db.execute("SELECT min(id) FROM news WHERE date >= ?", (since,)).fetchone()[0]
     last = db.execute("SELECT max(id) FROM news").fetchone()[0] or 0
-    _set(db, CURSOR_KEY, str(first - 1 if first is not None else last))
-    _set(db, MODEL_KEY, model)
+    set_meta(db, CURSOR_KEY, str(first - 1 if first is not None else last))
+    set_meta(db, MODEL_KEY, model)
 
 
 def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> Pending:
@@ -82,7 +81,7 @@ def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> P
         "WHERE s.ingested_at >= ? AND v.statement_id IS NULL AND s.deleted_at IS NULL AND trim(s.text) != '' "
         "ORDER BY s.id DESC LIMIT ?", (since, limit)).fetchall()
     news: list[tuple] = []
-    cursor = int(_get(db, CURSOR_KEY) or 0)
+    cursor = int(get_meta(db, CURSOR_KEY) or 0)
     while len(statements) < limit:
         rows = db.execute("SELECT id, title, text, date FROM news WHERE id > ? ORDER BY id LIMIT ?",
                           (cursor, limit)).fetchall()
@@ -90,7 +89,7 @@ def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> P
         if news or not rows:
             break
         cursor = rows[-1][0]  # a run of items dated before the window (an archive import): pass over it
-        _set(db, CURSOR_KEY, str(cursor))
+        set_meta(db, CURSOR_KEY, str(cursor))
     return Pending([tuple(r) for r in statements], news)
 
 
@@ -101,7 +100,7 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
     save_vectors(db, STATEMENT_VECTORS, [row[0] for row in batch.statements], statement_vectors)
     save_vectors(db, NEWS_VECTORS, [row[0] for row in batch.news], news_vectors)
     if batch.news:
-        _set(db, CURSOR_KEY, str(batch.news[-1][0]))
+        set_meta(db, CURSOR_KEY, str(batch.news[-1][0]))
     options = match_options(settings)
     pairs = []
     for (statement_id, text, date), vector in zip(batch.statements, statement_vectors, strict=True):
@@ -116,24 +115,14 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
 
 def progress(db: Database) -> str | None:
     """A line for admins on how far the pass has got, or None if it never ran on this store."""
-    model = _get(db, MODEL_KEY)
+    model = get_meta(db, MODEL_KEY)
     if model is None:
         return None
     embedded = db.execute("SELECT count(*) FROM news_vectors").fetchone()[0]
     statements = db.execute("SELECT count(*) FROM statement_vectors").fetchone()[0]
-    waiting = db.execute("SELECT count(*) FROM news WHERE id > ?", (int(_get(db, CURSOR_KEY) or 0),)).fetchone()[0]
+    waiting = db.execute("SELECT count(*) FROM news WHERE id > ?", (int(get_meta(db, CURSOR_KEY) or 0),)).fetchone()[0]
     def count(n: int, what: str) -> str:
         return f"{n} {what}{'' if n == 1 else 's'}"
 
     return (f"Embedding ({model}): {count(statements, 'statement')} and {count(embedded, 'news item')} embedded, "
             f"{count(waiting, 'news item')} waiting")
-
-
-def _get(db: Database, key: str) -> str | None:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
-
-
-def _set(db: Database, key: str, value: str) -> None:
-    db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               (key, value))

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from communique.store.meta import get_meta
+
 _SCALE = 127.0
+MODEL_KEY = "embedding_model"  # in `meta`: the model that made the stored vectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class _Loaded:
     def add(self, ids: list[int], blobs: list[bytes]) -> None:
         if not ids:
             return
-        new = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(ids), -1)
+        new = _int8_rows(blobs)
         if self.size + len(ids) > len(self.ids):
             capacity = max(2 * (self.size + len(ids)), 1024)
             ids_buffer = np.zeros(capacity, dtype=np.int64)
@@ -83,10 +86,13 @@ def pack(vector: np.ndarray) -> bytes:
 
 def unpack(blobs: list[bytes]) -> np.ndarray:
     """Rows of float32 vectors (unit length, to quantisation error) from stored blobs."""
+    return _int8_rows(blobs).astype(np.float32) / _SCALE
+
+
+def _int8_rows(blobs: list[bytes]) -> np.ndarray:
     if not blobs:
-        return np.zeros((0, 0), dtype=np.float32)
-    flat = np.frombuffer(b"".join(blobs), dtype=np.int8)
-    return flat.reshape(len(blobs), -1).astype(np.float32) / _SCALE
+        return np.zeros((0, 0), dtype=np.int8)
+    return np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(blobs), -1)
 
 
 def save_vectors(db: Database, table: VectorTable, row_ids: list[int], vectors: np.ndarray) -> None:
@@ -115,7 +121,7 @@ def nearest(db: Database, table: VectorTable, query: np.ndarray, ids: tuple[int,
         found = db.execute(sql + f" WHERE {table.key} BETWEEN ? AND ?", ids).fetchall() if ids else \
             db.execute(sql).fetchall()
         row_ids = np.array([r[0] for r in found], dtype=np.int64)
-        rows = np.frombuffer(b"".join(r[1] for r in found), dtype=np.int8).reshape(len(found), -1)
+        rows = _int8_rows([r[1] for r in found])
     if not len(row_ids):
         return []
     similarity = _dot(rows, query)
@@ -131,8 +137,7 @@ def _in_memory(db: Database, table: VectorTable, ids: tuple[int, int] | None) ->
     Only rows from the lowest id asked for are held, and rows the time window has left behind are
     let go, so a long-running service holds about a window's worth, not every vector ever stored.
     """
-    row = db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-    model = row[0] if row else None
+    model = get_meta(db, MODEL_KEY)
     top = db.execute(f"SELECT max({table.key}) FROM {table.table}").fetchone()[0] or 0
     low = ids[0] if ids is not None else 0
     tables = _loaded.setdefault(db, {})
@@ -159,6 +164,3 @@ def _dot(rows: np.ndarray, query: np.ndarray, chunk: int = 8192) -> np.ndarray:
         out[start:start + chunk] = rows[start:start + chunk].astype(np.float32) @ q
     return out
 
-
-def has_vectors(db: Database, table: VectorTable) -> bool:
-    return db.execute(f"SELECT 1 FROM {table.table} LIMIT 1").fetchone() is not None

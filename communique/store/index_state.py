@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 from communique.normalise import index_text
+from communique.store.meta import get_meta, set_meta
 
 log = logging.getLogger("communique.store")
 
@@ -27,6 +28,7 @@ _PROBES = (
     "Russia's Defence Minister Belousov says air defences intercepted 24 drones https://t.me/mod_russia/1",
 )
 PROGRESS_EVERY = 50_000
+FINGERPRINT_KEY = "index_fingerprint"
 
 
 def fingerprint() -> str:
@@ -36,14 +38,14 @@ def fingerprint() -> str:
 
 
 def index_is_current(db: Database) -> bool:
-    row = db.execute("SELECT value FROM meta WHERE key = 'index_fingerprint'").fetchone()
-    if row is None:
+    recorded = get_meta(db, FINGERPRINT_KEY)
+    if recorded is None:
         empty = not db.execute("SELECT 1 FROM statements LIMIT 1").fetchone() and \
             not db.execute("SELECT 1 FROM news LIMIT 1").fetchone()
         if empty:  # a new store: whatever gets indexed from now on is indexed by this normaliser
             _record(db)
         return empty
-    return row[0] == fingerprint()
+    return recorded == fingerprint()
 
 
 def reindex(db: Database, progress: Callable[[str, int], None] | None = None) -> tuple[int, int]:
@@ -74,5 +76,4 @@ def ensure_current(db: Database) -> tuple[int, int] | None:
 
 
 def _record(db: Database) -> None:
-    db.execute("INSERT INTO meta (key, value) VALUES ('index_fingerprint', ?) "
-               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (fingerprint(),))
+    set_meta(db, FINGERPRINT_KEY, fingerprint())
