@@ -24,9 +24,6 @@ from communique.settings import Secrets, Settings, load_settings
 from communique.store import default_path, open_db
 
 DEFAULT_CONFIG = Path("config") / "communique.toml"
-EMBEDDINGS_OPTION = ("--embeddings",)
-EMBEDDINGS_HELP: dict = {"choices": ("off", *EMBEDDERS), "default": "off",
-                         "help": "fuse a sentence embedding with the lexical ranking (needs the embed extra)"}
 log = logging.getLogger("communique")
 
 
@@ -89,6 +86,11 @@ def _embedder(args: argparse.Namespace) -> Embedder | None:
     from communique.matching.embedder import load_embedder
 
     return load_embedder(args.embeddings) if args.embeddings != "off" else None
+
+
+def _add_embeddings_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="off",
+                        help="fuse a sentence embedding with the lexical ranking (needs the embed extra)")
 
 
 def _progress(done: int, total: int, what: str) -> None:
@@ -252,13 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--statements", required=True, metavar="S.jsonl")
     match.add_argument("--news", required=True, metavar="N.jsonl")
     match.add_argument("--top", type=int, default=5, metavar="K")
-    match.add_argument(*EMBEDDINGS_OPTION, **EMBEDDINGS_HELP)
+    _add_embeddings_option(match)
 
     evaluate = add("evaluate", cmd_evaluate, "score the matcher on labelled files: recall@1/5, MAP@5, MRR", db=False)
     evaluate.add_argument("--statements", required=True, metavar="S.jsonl")
     evaluate.add_argument("--news", required=True, metavar="N.jsonl")
     evaluate.add_argument("--qrels", required=True, metavar="Q.tsv")
-    evaluate.add_argument(*EMBEDDINGS_OPTION, **EMBEDDINGS_HELP)
+    _add_embeddings_option(evaluate)
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)
     demo.add_argument("--db", help="keep the demo's store in this file (default: a temporary file)")
