@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from communique.errors import CommuniqueError, ConfigError
+from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.matching.embedder import EMBEDDERS, Embedder
 from communique.settings import Secrets, Settings, load_settings
 from communique.store import default_path, open_db
@@ -75,10 +75,18 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from communique.evaluate import run_evaluate
+    from communique.evaluate import run_evaluate, run_unrelated
 
+    if args.unrelated:
+        if args.statements or args.news or args.qrels or args.busy_window:
+            raise UsageError("evaluate: --unrelated S N takes its own two files; give it alone")
+        run_unrelated(*args.unrelated, out=sys.stdout, embedder=_embedder(args), progress=_progress)
+        return 0
+    missing = [f"--{name}" for name in ("statements", "news", "qrels") if not getattr(args, name)]
+    if missing:
+        raise UsageError(f"evaluate: {', '.join(missing)} required (or --unrelated S N)")
     run_evaluate(args.statements, args.news, args.qrels, out=sys.stdout, embedder=_embedder(args),
-                 progress=_progress)
+                 busy_window=args.busy_window, progress=_progress)
     return 0
 
 
@@ -257,9 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_embeddings_option(match)
 
     evaluate = add("evaluate", cmd_evaluate, "score the matcher on labelled files: recall@1/5, MAP@5, MRR", db=False)
-    evaluate.add_argument("--statements", required=True, metavar="S.jsonl")
-    evaluate.add_argument("--news", required=True, metavar="N.jsonl")
-    evaluate.add_argument("--qrels", required=True, metavar="Q.tsv")
+    evaluate.add_argument("--statements", metavar="S.jsonl")
+    evaluate.add_argument("--news", metavar="N.jsonl")
+    evaluate.add_argument("--qrels", metavar="Q.tsv")
+    evaluate.add_argument("--busy-window", action="store_true",
+                          help="drop the news dates, so that every item is a candidate for every statement")
+    evaluate.add_argument("--unrelated", nargs=2, metavar=("S.jsonl", "N.jsonl"),
+                          help="statements and news that share no story: count the pairs scored covered (want 0)")
     _add_embeddings_option(evaluate)
 
     demo = add("demo", cmd_demo, "run the whole path offline on bundled sample data", db=False)

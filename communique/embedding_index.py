@@ -107,7 +107,8 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
         found = match_news(db, text, date=from_db(date), vector=vector, options=options)
         pairs += [(statement_id, c.row_id, c) for c in found]
     for (news_id, title, text, date), vector in zip(batch.news, news_vectors, strict=True):
-        found = match_statements(db, title, text, date=from_db(date), vector=vector, options=options)
+        found = match_statements(db, title, text, date=from_db(date), vector=vector, options=options,
+                                 news_id=news_id)
         pairs += [(c.row_id, news_id, c) for c in found]
     result.matches, result.followups = record_matches(db, pairs, settings=settings, now=now)
     return result

@@ -29,3 +29,7 @@ class ImportFormatError(CommuniqueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class UsageError(CommuniqueError):
+    """A command was given options that do not go together."""

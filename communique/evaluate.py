@@ -15,6 +15,12 @@ out of the ranking: they are neither hits nor mistakes there, while every wrong 
 The covered decision is measured too: of the returned pairs scored at or above the
 threshold, how many are right (precision), and how many of all right pairs they are (recall),
 with the lowest threshold that keeps precision at 0.95 or more on these files.
+
+Two more protocols test the decision where it is hardest:
+- the busy window (`busy_window=True`): the news items' dates are dropped, so every item is a
+  candidate for every statement, as in a window crowded with same-body reports of other days;
+- unrelated texts (`count_unrelated`): statements and news that share no story, where any
+  "covered" pair is a false one.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -161,6 +167,11 @@ class Evaluation:
     seconds: float
 
 
+def undated(news: list[NewsItem]) -> list[NewsItem]:
+    """The news without their dates: the busy-window protocol."""
+    return [replace(item, date=None) for item in news]
+
+
 def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]], *,
              embedder: Embedder | None = None, progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
     """Match the statements against the news as `communique match` does and measure the result."""
@@ -184,16 +195,63 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
                       threshold_for_precision(scored, total_relevant), seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class Unrelated:
+    statements: int
+    news: int
+    pairs: int
+    covered: list[tuple[str, str, float]]
+    seconds: float
+
+
+def count_unrelated(statements: list[Statement], news: list[NewsItem], *, embedder: Embedder | None = None,
+                    progress: Callable[[int, int, str], None] | None = None) -> Unrelated:
+    """The pairs scored "covered" among texts that share no story (each of them a false report)."""
+    from communique.batch import match_all
+    from communique.matching import COVERED_THRESHOLD
+
+    started = time.perf_counter()
+    covered, pairs = [], 0
+    for result in match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress):
+        matches: list[dict] = result["matches"]  # type: ignore[assignment]
+        pairs += len(matches)
+        covered += [(str(result["statement_id"]), m["news_id"], m["score"]) for m in matches
+                    if m["score"] >= COVERED_THRESHOLD]
+    return Unrelated(len(statements), len(news), pairs, covered, time.perf_counter() - started)
+
+
+def run_unrelated(statements_path: str | Path, news_path: str | Path, out: TextIO = sys.stdout, *,
+                  embedder: Embedder | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> Unrelated:
+    """`communique evaluate --unrelated S N`: print how many pairs of unrelated texts are "covered" (should be 0)."""
+    from communique.matching import COVERED_THRESHOLD
+    from monitors.jsonl import read_news, read_statements
+
+    result = count_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)),
+                             embedder=embedder, progress=progress)
+    print(f"{result.statements} statements, {result.news} news items that share no story, "
+          f"matched in {result.seconds:.1f} s", file=out)
+    print(f"covered (score >= {COVERED_THRESHOLD:.2f}): {len(result.covered)} of {result.pairs} pairs returned "
+          f"(each one is a false report)", file=out)
+    for statement_id, news_id, score in sorted(result.covered, key=lambda c: -c[2])[:20]:
+        print(f"  {statement_id} ~ {news_id}  {score:.3f}", file=out)
+    return result
+
+
 def run_evaluate(statements_path: str | Path, news_path: str | Path, qrels_path: str | Path,
-                 out: TextIO = sys.stdout, *, embedder: Embedder | None = None,
+                 out: TextIO = sys.stdout, *, embedder: Embedder | None = None, busy_window: bool = False,
                  progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
     """`communique evaluate`: read the files, evaluate, print the metrics table and the covered decision."""
     from monitors.jsonl import read_news, read_statements
 
     statements = read_statements(Path(statements_path))
     news = read_news(Path(news_path))
+    if busy_window:
+        news = undated(news)
     result = evaluate(statements, news, read_qrels(Path(qrels_path)), embedder=embedder, progress=progress)
-    print(f"{len(statements)} statements, {len(news)} news items, matched in {result.seconds:.1f} s", file=out)
+    protocol = "busy window (news undated: every item a candidate)" if busy_window else "as dated"
+    print(f"{len(statements)} statements, {len(news)} news items, {protocol}, matched in {result.seconds:.1f} s",
+          file=out)
     print(f"{'':<16}{'statements':>11}{'pairs':>7}{'recall@1':>10}{'recall@5':>10}{'MAP@5':>8}{'MRR':>8}", file=out)
     for name, m in result.rows.items():
         print(f"{name:<16}{m.statements:>11}{m.pairs:>7}{m.recall_1:>10.3f}{m.recall_5:>10.3f}"

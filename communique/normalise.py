@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import Stemmer
 
+from communique.numbers import join_digit_groups, read_numbers
+
 # pic.twitter.com links are often glued to the word before them ("#Iranpic.twitter.com/x").
 _GLUED_URL = re.compile(r"pic\.twitter\.com/\S*", re.IGNORECASE)
 _URL = re.compile(
@@ -35,6 +37,10 @@ _CAMEL = re.compile(r"(?<=[a-zа-яёіїєґ])(?=[A-ZА-ЯЁІЇЄҐ])|(?<=[A-Z
 _ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _HEBREW_MARKS = re.compile(r"[\u0591-\u05c7]")
 _WORD = re.compile(r"\w+")
+# Ukrainian writes an apostrophe inside words ("п'ять", "об'єкт"): it is part of the word.
+_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[а-яіїєґ])['’ʼ](?=[а-яіїєґ])")
+# Arabic and Hebrew write "and", "in", "to" as one word with a figure after them ("و13", "ב6"): two words.
+_PREFIX_BEFORE_DIGIT = re.compile(r"(?<=[\u0590-\u06ff])(?=\d)")
 _LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
                           "ک": "ك", "ی": "ي", "ё": "е", "_": " ",
                           **{chr(0x0660 + d): str(d) for d in range(10)},
@@ -102,14 +108,15 @@ def _split_tag(match: re.Match[str]) -> str:
 def _clean(text: str) -> str:
     """NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
     text = unicodedata.normalize("NFKC", text)
-    text = _URL.sub(" ", _GLUED_URL.sub(" ", text))
+    text = join_digit_groups(_URL.sub(" ", _GLUED_URL.sub(" ", text)))
     text = _TAG.sub(_split_tag, text)
     text = _ARABIC_MARKS.sub("", text)
     return _HEBREW_MARKS.sub("", text)
 
 
 def _fold_clean(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold().translate(_LETTERS)))
+    text = _CYRILLIC_APOSTROPHE.sub("", text.casefold().translate(_LETTERS))
+    return " ".join(_WORD.findall(_PREFIX_BEFORE_DIGIT.sub(" ", text)))
 
 
 def fold(text: str) -> str:
@@ -248,7 +255,7 @@ def dominant_script(stems: list[str]) -> str:
 def index_terms(text: str) -> list[str]:
     """Stems of the text's words, the skeleton keys of its name-like words, and its script mark."""
     cleaned = _clean(text)
-    stems = _stems(_fold_clean(cleaned))
+    stems = _stems(" ".join(read_numbers(_fold_clean(cleaned).split())))
     keys = [key for word in _WORD.findall(cleaned) for key in _name_keys(word)]
     return [*stems, *keys, SCRIPT_MARK + dominant_script(stems)]
 

@@ -7,6 +7,7 @@ Replaying the same input is harmless: the store and the outbox ignore what they 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -113,12 +114,16 @@ def ingest_deletions(db: Database, channel: str, ext_ids: list[str], *, settings
 def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: datetime,
                 notify: bool = True) -> NewsOutcome:
     """Store an article and match it against the statements of the preceding window; an article the
-    outlet has since updated (same guid, new text) is stored again and matched again."""
+    outlet has since updated (same guid, new text) is stored again and matched again.  An article
+    without a date takes the time it was fetched: an undated item is no candidate for every window."""
+    if item.date is None:
+        item = dataclasses.replace(item, date=now)
     news_id, is_new = upsert_news(db, item, now=now)
     result = NewsOutcome(news_id, is_new)
     if not is_new and not (by_guid(db, item) == news_id and update_article(db, news_id, item)):
         return result
-    found = match_statements(db, item.title, item.text, date=item.date, options=match_options(settings))
+    found = match_statements(db, item.title, item.text, date=item.date, options=match_options(settings),
+                             news_id=news_id)
     saved, result.followups = record_matches(db, [(c.row_id, news_id, c) for c in found], settings=settings,
                                              now=now, notify=notify)
     result.reports = [statement_id for statement_id, _ in saved]

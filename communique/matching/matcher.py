@@ -1,57 +1,67 @@
 """Find the news that reports a statement, and the statements a news item reports.
 
 Both directions run the same steps over the store's FTS5 indexes (see `normalise.index_terms`
-for what is indexed: stems, numbers and the consonant skeletons of names):
+for what is indexed: stems, numbers, numbers written as words, and the consonant skeletons of
+names):
 1. candidates, from two bounded OR queries ranked by BM25 and kept to the time window when
    both sides have dates: one of the query's rarest stems and numbers (finds reports in the
    same language), one of its numbers and name skeletons only (finds reports in other
-   languages, where stems cannot meet);
-2. ranking: a candidate written in the query's script is ranked by the first query's BM25,
-   one in another script by the second's, each relative to the best of its list;
-3. scoring: an absolute score in [0, 1], the same for a pair whatever else is stored, from
-   how much of the query's evidence the candidate holds and how much of the candidate's
-   evidence the query explains (both idf-weighted, over the evidence the two scripts can share)
-   and whether the candidate's numbers are the statement's.  Its logistic weights were fitted
-   on the multilingual evaluation set (tests/data/multilingual), and `COVERED_THRESHOLD` was
-   chosen there so that "covered" is right at least 95% of the time (`communique evaluate`
-   prints that precision and the lowest threshold that keeps it).
+   languages, where stems cannot meet); with a query vector (embeddings on, see
+   `matching.embedder`), the nearest stored vectors in the same window too;
+2. scoring: each list's best candidates get an absolute score in [0, 1], the same for a pair
+   whatever else is stored, from independent kinds of evidence (`evidence`): shared rare words,
+   names and specific figures, the day the texts are about, the cosine of their embeddings;
+3. ranking: by that score alone, best first, whatever the script.
 
-With a query vector (embeddings on, see `matching.embedder`), the candidates of the lexical
-ranking and the nearest stored vectors in the same window are ranked together and scored by
-`fusion`; rows without a vector yet are left out of that pass (live, the lexical pass at ingest
-has already seen them, and a news item's own pass follows once it is embedded).
+Rows without a vector yet are scored on their words only in the fused pass (live, the lexical
+pass at ingest has already seen them, and a news item's own pass follows once it is embedded).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 from sqlite_utils import Database
 
-from communique.matching import fusion
-from communique.matching.query import document_frequencies, fts_query, has_rows, idf, row_count, rowid_range
+from communique.matching.evidence import (
+    COVERED_THRESHOLD,
+    Lexical,
+    Side,
+    covered_probability,
+    evidence,
+    fused_score,
+    lexical_score,
+    under_threshold,
+)
+from communique.matching.query import (
+    document_frequencies,
+    fts_idf,
+    fts_query,
+    has_rows,
+    idf,
+    row_count,
+    rowid_range,
+)
 from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, VectorTable, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
-from communique.store.timefmt import to_db
+from communique.store.timefmt import from_db, to_db
 
-COVERED_THRESHOLD = 0.55
-
-# Logistic weights of the score (see the module docstring).
-_W_QUERY, _W_DOC, _W_NUMBERS, _W_SAME_SCRIPT, _BIAS = 2.17, 2.09, 2.22, -0.41, -2.99
+__all__ = ["COVERED_THRESHOLD", "MatchOptions", "match_news", "match_statements", "similar_rows"]
 
 
 @dataclass(frozen=True, slots=True)
 class MatchOptions:
-    """`top` results; `candidates` kept from each FTS query; the query's `query_terms` rarest stems
-    and numbers, and `shared_terms` rarest numbers and name skeletons; news dated from `before`
-    the statement to `after` it (a news item looks back at statements over the same span)."""
+    """`top` results; `candidates` kept from each FTS query (and from the nearest vectors), of which
+    the `rescored` best of each query are scored; the query's `query_terms` rarest stems and
+    numbers, and `shared_terms` rarest numbers and name skeletons; news dated from `before` the
+    statement to `after` it (a news item looks back at statements over the same span)."""
 
     top: int = 5
     candidates: int = 50
+    rescored: int = 25
     query_terms: int = 40
     shared_terms: int = 24
     # News may carry a slightly earlier timestamp than the post (clock skew, time zones).
@@ -75,15 +85,49 @@ def match_news(db: Database, text: str, *, date: datetime | None = None, vector:
                options: MatchOptions = MatchOptions()) -> list[Candidate]:
     """News items that may report a statement, best first (`vector`: the statement's embedding)."""
     window = (date - options.before, date + options.after) if date else None
-    return _match(db, _NEWS, text, window, options, vector)
+    return _match(db, _NEWS, text, window, options, vector, date=date)
 
 
 def match_statements(db: Database, title: str, text: str, *, date: datetime | None = None,
-                     vector: np.ndarray | None = None, options: MatchOptions = MatchOptions()) -> list[Candidate]:
-    """Statements that a news item may report (those of the preceding window), best first."""
+                     vector: np.ndarray | None = None, options: MatchOptions = MatchOptions(),
+                     news_id: int | None = None) -> list[Candidate]:
+    """Statements that a news item may report (those of the preceding window), best first.
+
+    With the stored item's `news_id`, whether each one is covered is decided as `match_news` decides it,
+    from the statement's side: a pair is covered or not whichever of the two arrived first.
+    """
     window = (date - options.after, date + options.before) if date else None
     body = f"{title}\n{text}" if title else text
-    return _match(db, _STATEMENTS, body, window, options, vector)
+    found = _match(db, _STATEMENTS, body, window, options, vector, date=date, query_is_statement=False)
+    if news_id is None:
+        return found
+    decided = []
+    for candidate in found:
+        covered = _covered_from_the_statement(db, candidate.row_id, news_id, vector, options)
+        score = covered if covered >= COVERED_THRESHOLD else under_threshold(candidate.score)
+        decided.append(Candidate(candidate.row_id, score, candidate.method))
+    return sorted(decided, key=lambda c: (-c.score, c.row_id))
+
+
+def _covered_from_the_statement(db: Database, statement_id: int, news_id: int, vector: np.ndarray | None,
+                                options: MatchOptions) -> float:
+    """The covered probability of a pair as the statement's own query against the news index sees it."""
+    row = db.execute("SELECT text, date FROM statements WHERE id = ?", (statement_id,)).fetchone()
+    docs = _docs(db, _NEWS, [news_id])
+    if row is None or news_id not in docs:
+        return 0.0
+    query = _Query(db, _NEWS, row[0], options)
+    terms, news_date, mark = docs[news_id]
+    _learn_frequencies(db, _NEWS, query, [terms])
+    same_script = mark == query.mark
+    ev = evidence(query=Side(query.terms[:-1], from_db(row[1])), doc=Side(terms, news_date),
+                  query_weights=query.own if same_script else query.shared, query_set=query.set, df=query.df,
+                  total=query.total, same_script=same_script, query_is_statement=True)
+    cosine = None
+    if vector is not None:
+        stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
+        cosine = float(stored @ vector) if stored is not None else None
+    return covered_probability(ev, cosine)
 
 
 def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
@@ -91,7 +135,7 @@ def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime,
     """Rows of `table` ("news" or "statements") that share the most evidence with `text`, best first,
     dated inside `window` (or undated) when one is given."""
     side = {"news": _NEWS, "statements": _STATEMENTS}[table]
-    return _match(db, side, text, window, options)
+    return _match(db, side, text, window, options, query_is_statement=table == "news")
 
 
 def is_shared(term: str) -> bool:
@@ -121,7 +165,8 @@ class _Query:
 
 
 def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
-           options: MatchOptions, vector: np.ndarray | None = None) -> list[Candidate]:
+           options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
+           query_is_statement: bool = True) -> list[Candidate]:
     query = _Query(db, side, text, options)
     if not query.own and not query.shared and vector is None:
         return []
@@ -137,42 +182,46 @@ def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetim
         same = _search(db, side, query.own, only_same, window, ids, options.candidates)
     if query.other_script_rows:
         other = _search(db, side, query.shared, f"NOT {mark}", window, ids, options.candidates)
-    ranked = [(bm25 / same[0][1], row_id, True) for row_id, bm25 in same]
-    ranked += [(bm25 / other[0][1], row_id, False) for row_id, bm25 in other]
-    ranked.sort(key=lambda item: (-item[0], item[1]))
+    # Each list's best by BM25 are scored; the score alone orders the result, across scripts.
+    lexical: dict[int, tuple[int, bool, Lexical]] = {}
+    for found, weights, same_script in ((same, query.own, True), (other, query.shared, False)):
+        norm = sum(fts_idf(query.total, query.df.get(t, 0)) for t in weights) or 1.0
+        best = found[0][1] if found else 1.0
+        for place, (row_id, bm25) in enumerate(found[: options.rescored]):
+            lexical.setdefault(row_id, (place, same_script, Lexical(bm25 / -norm, bm25 / best)))
+    cosine: dict[int, float] = {}
     if vector is not None:
-        return _fused(db, side, query, ranked[: options.candidates], vector, window, ids, options)
-    top = ranked[: options.top]
-    if not top:
+        cosine = _cosines(db, side, list(lexical), vector, window, ids, options)
+    if not lexical and not cosine:
         return []
-    docs = _terms(db, side, [row_id for _, row_id, _ in top])
-    _learn_frequencies(db, side, query, list(docs.values()))
-    return [Candidate(row_id, _score(query, docs[row_id], same_script)) for _, row_id, same_script in top]
+    docs = _docs(db, side, list(lexical.keys() | cosine.keys()))
+    _learn_frequencies(db, side, query, [terms for terms, _, _ in docs.values()])
+    me = Side(query.terms[:-1], date)
+    scored = []
+    for row_id, (terms, doc_date, doc_mark) in docs.items():
+        place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
+        weights = query.own if same_script else query.shared
+        ev = evidence(query=me, doc=Side(terms, doc_date), query_weights=weights, query_set=query.set, df=query.df,
+                      total=query.total, same_script=same_script, query_is_statement=query_is_statement)
+        if vector is None:
+            scored.append((lexical_score(ev, bm25), -place, row_id, "lexical"))
+        else:
+            scored.append((fused_score(ev, bm25, cosine.get(row_id, 0.0)), -place, row_id, "fused"))
+    scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
+    return [Candidate(row_id, score, method) for score, _, row_id, method in scored[: options.top]]
 
 
-def _fused(db: Database, side: _Side, query: _Query, lexical: list[tuple[float, int, bool]], vector: np.ndarray,
-           window: tuple[datetime, datetime] | None, ids: tuple[int, int] | None,
-           options: MatchOptions) -> list[Candidate]:
-    """The lexical candidates and the nearest vectors, ranked and scored together (see `fusion`)."""
+def _cosines(db: Database, side: _Side, lexical: list[int], vector: np.ndarray,
+             window: tuple[datetime, datetime] | None, ids: tuple[int, int] | None,
+             options: MatchOptions) -> dict[int, float]:
+    """The cosine of the nearest stored vectors in the window and of the lexical candidates that have one."""
     cosine = dict(nearest(db, side.vectors, vector, ids, options.candidates))
     if window is not None:
         inside = _in_window(db, side, list(cosine), window)
         cosine = {row_id: c for row_id, c in cosine.items() if row_id in inside}
-    unseen = [row_id for _, row_id, _ in lexical if row_id not in cosine]
+    unseen = [row_id for row_id in lexical if row_id not in cosine]
     cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
-    places = {row_id: (place, same) for place, (_, row_id, same) in enumerate(lexical) if row_id in cosine}
-    docs = _terms(db, side, list(cosine))
-    _learn_frequencies(db, side, query, [docs[row_id] for row_id in places])
-    scored = []
-    for row_id, c in cosine.items():
-        place, same_script = places.get(row_id, (None, False))
-        lexical_score = _score(query, docs[row_id], same_script) if place is not None else 0.0
-        doc_numbers = {t for t in docs[row_id] if t.isdigit()}
-        other_numbers = bool(doc_numbers and query.numbers) and doc_numbers.isdisjoint(query.numbers)
-        scored.append((fusion.rank_key(c, lexical_score, place), row_id,
-                       fusion.fused_score(c, lexical_score, other_numbers=other_numbers)))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [Candidate(row_id, score, "fused") for _, row_id, score in scored[: options.top]]
+    return cosine
 
 
 def _in_window(db: Database, side: _Side, row_ids: list[int], window: tuple[datetime, datetime]) -> set[int]:
@@ -205,30 +254,20 @@ def _search(db: Database, side: _Side, words: dict[str, float], script: str,
     return [(row_id, bm25 or -1e-9) for row_id, bm25 in rows]
 
 
-def _terms(db: Database, side: _Side, row_ids: list[int]) -> dict[int, list[str]]:
+def _docs(db: Database, side: _Side, row_ids: list[int]) -> dict[int, tuple[list[str], datetime | None, str]]:
+    """Each row's index terms, date and script mark."""
     marks = ",".join("?" * len(row_ids))
-    rows = db.execute(f"SELECT rowid, terms FROM {side.fts} WHERE rowid IN ({marks})", row_ids).fetchall()
-    return {row_id: [t for t in terms.split() if not t.startswith(SCRIPT_MARK)] for row_id, terms in rows}
+    rows = db.execute(f"SELECT f.rowid, f.terms, t.date FROM {side.fts} f JOIN {side.table} t ON t.id = f.rowid "
+                      f"WHERE f.rowid IN ({marks})", row_ids).fetchall()
+    docs = {}
+    for row_id, text, day in rows:
+        terms = text.split()
+        mark = terms[-1] if terms and terms[-1].startswith(SCRIPT_MARK) else ""
+        docs[row_id] = ([t for t in terms if not t.startswith(SCRIPT_MARK)], from_db(day), mark)
+    return docs
 
 
 def _learn_frequencies(db: Database, side: _Side, query: _Query, docs: list[list[str]]) -> None:
     """Look up the document frequencies of the scored candidates' terms in one query."""
     unknown = {t for terms in docs for t in terms} - query.df.keys()
     query.df.update(document_frequencies(db, side.vocab, list(unknown), query.total))
-
-
-def _score(query: _Query, doc_terms: list[str], same_script: bool) -> float:
-    """Absolute evidence in [0, 1] that the document reports the query (see the module docstring)."""
-    doc = set(doc_terms)
-    weights = query.own if same_script else query.shared
-    total = sum(weights.values())
-    query_covered = sum(w for t, w in weights.items() if t in doc) / total if total else 0.0
-    comparable = doc if same_script else {t for t in doc if is_shared(t)}
-    doc_weights = {t: idf(query.total, query.df.get(t, 1)) for t in comparable}
-    doc_total = sum(doc_weights.values())
-    doc_explained = sum(w for t, w in doc_weights.items() if t in query.set) / doc_total if doc_total else 0.0
-    doc_numbers = {t for t in doc if t.isdigit()}
-    numbers = len(doc_numbers & query.numbers) / len(doc_numbers) if doc_numbers else 0.5
-    logit = (_W_QUERY * query_covered + _W_DOC * doc_explained + _W_NUMBERS * numbers
-             + _W_SAME_SCRIPT * same_script + _BIAS)
-    return 1.0 / (1.0 + math.exp(-logit))

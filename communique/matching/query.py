@@ -61,6 +61,11 @@ def idf(total: int, df: int) -> float:
     return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
 
+def fts_idf(total: int, df: int) -> float:
+    """The idf FTS5's bm25() gives a term (floored as FTS5 floors it): what a BM25 value is made of."""
+    return max(math.log((total - df + 0.5) / (df + 0.5)), 1e-6)
+
+
 def fts_query(words: list[str]) -> str:
     """An OR query of quoted terms (quotes keep FTS5 syntax characters literal)."""
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)

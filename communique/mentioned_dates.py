@@ -1,0 +1,99 @@
+"""The days a text mentions ("6 декабря", "December 6", "6 ديسمبر", "ב-6 בדצמבר"), read from its index terms.
+
+Official bodies publish the same kind of statement every day (overnight drone counts, loss
+tables, evacuation warnings), and the reports say which day they are about.  A report that
+names only days far from the statement's is about another day's statement: the strongest
+evidence against a match that shares everything else.
+
+Month names come from the CLDR data that Babel ships (format and stand-alone forms, so
+"декабря" and "декабрь"), in each language we read, reduced to stems as the index reduces
+them; a day is a number from 1 to 31 beside a month, and a four-digit year right after it
+is read too.  Without a year, the day is taken in the year that puts it nearest the
+reference date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+LOCALES = ("en", "ru", "uk", "ar", "ar_SY", "he", "tr", "fr", "de", "es", "it", "pt", "pl")
+
+
+@lru_cache(maxsize=1)
+def month_stems() -> dict[str, int]:
+    """Stemmed month name -> month number, in every locale read."""
+    from babel.dates import get_month_names
+
+    from communique.normalise import terms
+
+    stems: dict[str, int] = {}
+    for locale in LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for month, name in get_month_names(width, context=context, locale=locale).items():
+                    words = terms(name, keep_stopwords=True)
+                    if len(words) == 1 and len(words[0]) >= 3 and not words[0].isdigit():
+                        stems.setdefault(words[0], month)
+    return stems
+
+
+def _year(term: str) -> int | None:
+    return int(term) if len(term) == 4 and term.isdigit() and 1990 <= int(term) <= 2100 else None
+
+
+def _nearest(day: int, month: int, reference: date) -> date | None:
+    best = None
+    for year in (reference.year - 1, reference.year, reference.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if best is None or abs(candidate - reference) < abs(best - reference):
+            best = candidate
+    return best
+
+
+def mentioned_days(terms: list[str], reference: date) -> list[date]:
+    """The days named in a text's index terms, in order; `reference` chooses the year when none is written."""
+    months = month_stems()
+    found: list[date] = []
+    for i, term in enumerate(terms):
+        month = months.get(term)
+        if month is None:
+            continue
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(terms) and terms[j].isdigit() and len(terms[j]) <= 2 and 1 <= int(terms[j]) <= 31:
+                after = terms[max(i, j) + 1] if max(i, j) + 1 < len(terms) else ""
+                year = _year(after)
+                try:
+                    day = date(year, month, int(terms[j])) if year else _nearest(int(terms[j]), month, reference)
+                except ValueError:
+                    day = None
+                if day is not None and day not in found:
+                    found.append(day)
+                break
+    return found
+
+
+SAME_DAY = timedelta(days=1)
+RECENT = timedelta(days=200)
+
+
+def days_agree(statement_days: set[date], report_days: list[date]) -> bool | None:
+    """Whether the report is about the statement's day, judged by the first day it names.
+
+    True: that day is within a day of one of the statement's days (its date, or the days it names).
+    False: it is another day of the same days or weeks (a report of the same kind of statement, made
+    on another day).  None: the report names no day, or only days long past (background such as
+    "since 24 February 2022"), which says nothing either way.
+    """
+    if not report_days or not statement_days:
+        return None
+    for day in report_days:
+        distance = min(abs(day - s) for s in statement_days)
+        if distance <= SAME_DAY:
+            return True
+        if distance <= RECENT:
+            return False
+    return None
