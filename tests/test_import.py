@@ -108,6 +108,19 @@ def test_feeds_import_as_news_with_html_stripped(db, settings, tmp_path):
         import_file(db, page, settings, now=NOW)
 
 
+def test_a_feed_of_many_distinct_articles_with_alike_headlines_stores_every_one(db, settings, tmp_path):
+    entries = "".join(
+        f"<item><guid>daily-{n}</guid><title>Air defences shot down {n} drones over the region</title>"
+        f"<link>https://wire.example/daily/{n}</link><description>Report {n}.</description>"
+        f"<pubDate>Sat, {21 + n % 7} Nov 2026 10:{n % 60:02d}:00 +0000</pubDate></item>" for n in range(300))
+    feed = tmp_path / "wire.xml"
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{entries}</channel></rss>',
+                    encoding="utf-8")
+    report = import_file(db, feed, settings, now=NOW)
+    assert (report.added, report.skipped) == (300, 0)
+    assert db["news"].count == 300
+
+
 def test_an_unknown_file_type_is_refused_by_name(db, settings, tmp_path):
     other = tmp_path / "notes.txt"
     shutil.copy(EXPORT, other)
