@@ -56,7 +56,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for path in args.paths:
         report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
-                             alert=args.alert)
+                             alert=args.alert, lang=args.lang)
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(report.line())
@@ -91,6 +91,14 @@ def _embedder(args: argparse.Namespace) -> Embedder | None:
 def _add_embeddings_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="off",
                         help="fuse a sentence embedding with the lexical ranking (needs the embed extra)")
+
+
+def _language_code(text: str) -> str:
+    """An ISO 639 code as feeds and the configuration write them: "ru", "ar", "en"."""
+    code = text.strip().lower()
+    if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language code such as ru, uk, ar, he or en")
+    return code
 
 
 def _progress(done: int, total: int, what: str) -> None:
@@ -249,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--channel", help="channel username for an export's posts (default: from the config)")
     imp.add_argument("--alert", action="store_true",
                      help="treat imported statements as just posted: match and alert subscribers")
+    imp.add_argument("--lang", type=_language_code, metavar="CODE",
+                     help="language of the records that give none (default: the configured feed's or channel's)")
 
     match = add("match", cmd_match, "match statements against news, from JSON Lines files", db=False)
     match.add_argument("--statements", required=True, metavar="S.jsonl")

@@ -46,6 +46,7 @@ class FeedError(Exception):
 @dataclass(slots=True)
 class ParsedFeed:
     title: str
+    self_url: str | None = None  # where the feed says it lives (atom:link rel="self"), canonical
     items: list[NewsItem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -109,7 +110,9 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
             raise FeedError(f"{feed_url}: not an RSS or Atom feed ({why})")
         if problem is not None:
             raise FeedError(f"{feed_url}: not a readable feed ({type(problem).__name__}: {problem})")
-    parsed = ParsedFeed(title=html_to_text(doc.feed.get("title", "")) or outlet, warnings=warnings)
+    self_url = next((link.get("href") for link in doc.feed.get("links", []) if link.get("rel") == "self"), None)
+    parsed = ParsedFeed(title=html_to_text(doc.feed.get("title", "")) or outlet, self_url=canonical_url(self_url),
+                        warnings=warnings)
     if problem is not None:
         parsed.warnings.append(f"{feed_url}: feed is not well-formed, read what could be read ({problem})")
     feed_lang = language or _language(doc.feed.get("language"))
