@@ -28,6 +28,7 @@ _PROBES = (
     "Сили ППО збили 24 безпілотники над Харківською областю; Генштаб ЗСУ",
     "צה\"ל: מערך ההגנה האווירית יירט 24 כטב\"מים מעל הגליל; בלאוסוב",
     "Russia's Defence Minister Belousov says air defences intercepted 24 drones https://t.me/mod_russia/1",
+    "Кр\u00adым, Бел\u200bгород и \u200fКурск",  # invisible characters inside words
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
