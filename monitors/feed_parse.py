@@ -1,7 +1,8 @@
 """RSS and Atom documents -> news items (feedparser parses; selectolax strips the HTML).
 
 Shared by `communique import` of feed files and the feed poller.  Feeds are hostile input:
-a document with no readable entries raises `FeedError`; a bad entry is skipped with a
+a document with no readable entries, or one that declares XML entities (a "billion laughs"
+bomb), raises `FeedError`; a bad entry is skipped with a
 warning and never costs the good entries of the same document.
 
 Encodings: the charset of the HTTP Content-Type wins over the XML declaration (RFC 3023,
@@ -36,6 +37,8 @@ _HTML_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*|<\?xml[^>]*>\s*)*<
                          re.I | re.S)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _CHAR_REF = re.compile(rb"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+# Feedparser does not expand declared entities, and would store "&lol9;" as text: such a feed is refused.
+_ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(encoding) for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
 MAX_URL = 2048  # longer links are junk, and would not fit in a Telegram message anyway
 
 
@@ -84,6 +87,9 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
         content = content.encode("utf-8")  # feedparser would take a str for a URL or a file name
     if not content.strip():
         raise FeedError(f"{feed_url}: empty document, not a feed")
+    if any(marker in content for marker in _ENTITY_DECLARATIONS):
+        raise FeedError(f"{feed_url}: the document declares XML entities (<!ENTITY>), which feeds do not use; "
+                        "refused, as an entity bomb would be")
     warnings: list[str] = []
     content, invalid = _replace_invalid_char_refs(content)
     if invalid:
