@@ -2,7 +2,7 @@
 
 Each subcommand reads its configuration and secrets once, here, and passes them down.
 Errors the user can fix (bad config, bad input file, missing credentials) print one line
-and exit with status 2; nothing else is caught.
+and exit with status 2; a closed output pipe ends the command quietly; nothing else is caught.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -183,7 +184,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
-    import signal
 
     from communique.embedding_worker import EmbeddingWorker, configured_embedder
     from communique.store import StoreThread
@@ -300,10 +300,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be told apart from a failure
+        return status
     except CommuniqueError as exc:
         print(f"communique: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader has gone (`communique feeds | head`): stop quietly, as Unix tools do, with the status
+        # of a process ended by SIGPIPE; what is left in the buffer goes nowhere instead of to a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         return 130
 

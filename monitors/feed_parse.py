@@ -17,13 +17,14 @@ import calendar
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from communique.inputs import from_unix
 from communique.models import NewsItem
 
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -126,10 +127,13 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
     undated = 0
     for position, entry in enumerate(doc.entries, 1):
         try:
-            item, dated = _entry(entry, outlet=outlet, feed_url=feed_url, language=feed_lang, now=now)
+            item, dated, impossible = _entry(entry, outlet=outlet, feed_url=feed_url, language=feed_lang, now=now)
         except ValueError as exc:
             parsed.warnings.append(f"{feed_url}: entry {position} skipped: {exc}")
             continue
+        if impossible:
+            parsed.warnings.append(f"{feed_url}: entry {position} is dated {impossible}, which cannot be; "
+                                   "dated by when it was seen instead")
         if item.guid in seen:
             parsed.warnings.append(f"{feed_url}: entry {position} repeats id {item.guid!r}; kept the first")
             continue
@@ -137,7 +141,7 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
             parsed.warnings.append(f"{feed_url}: entry {position} has a {len(item.url)}-character link; dropped it")
             item.url = None
         if dated is None:
-            undated += 1
+            undated += not impossible
         elif dated > now + FUTURE_TOLERANCE:
             parsed.warnings.append(f"{feed_url}: entry {position} is dated {dated:%Y-%m-%d %H:%M} UTC, in the "
                                    "future; dated by when it was seen instead")
@@ -199,8 +203,9 @@ def _language(value: Any) -> str | None:
 
 
 def _entry(entry: Any, *, outlet: str, feed_url: str, language: str | None,
-           now: datetime) -> tuple[NewsItem, datetime | None]:
-    """The entry as a news item, and the date it gave itself (None if it gave none)."""
+           now: datetime) -> tuple[NewsItem, datetime | None, str | None]:
+    """The entry as a news item, the date it gave itself (None if it gave none), and that date as
+    written if it is impossible (year 1, or beyond 2199: see `communique.inputs`), when it counts as none."""
     title = html_to_text(entry.get("title", ""))
     body = ""
     if entry.get("content"):
@@ -211,14 +216,16 @@ def _entry(entry: Any, *, outlet: str, feed_url: str, language: str | None,
         raise ValueError("no title and no text")
     url = canonical_url(entry.get("link"))
     guid = entry.get("id") or url or hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:32]
-    dated = None
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        stamp = entry.get(key)
-        if stamp:
-            dated = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-            break
+    dated, impossible = None, None
+    stamp = next((entry[key] for key in ("published_parsed", "updated_parsed", "created_parsed") if entry.get(key)),
+                 None)
+    if stamp:
+        try:
+            dated = from_unix(calendar.timegm(stamp))
+        except ValueError:
+            impossible = f"{stamp.tm_year:04d}-{stamp.tm_mon:02d}-{stamp.tm_mday:02d}"
     # Undated or dated in the future: the time we saw it is the best we know.
     date = dated if dated is not None and dated <= now + FUTURE_TOLERANCE else now
     lang = _language(entry.get("language")) or _language((entry.get("title_detail") or {}).get("language")) or language
     item = NewsItem(source=outlet, guid=str(guid), text=body, title=title, url=url, date=date, lang=lang, feed=feed_url)
-    return item, dated
+    return item, dated, impossible

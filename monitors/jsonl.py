@@ -2,7 +2,9 @@
 
 Statements: {"id", "text", "date"?, "channel"?, "url"?, "lang"?}
 News:       {"id", "text", "title"?, "url"?, "source"?, "date"?, "lang"?}
-An invalid line stops the read with an error naming the file and the line number.
+An invalid line stops the read with an error naming the file and the line number: not JSON (NaN
+and Infinity are not JSON numbers), nested too deeply, a date outside 1900-2199, a numeric id too
+large for a message id, a lone surrogate in a text.
 """
 
 from __future__ import annotations
@@ -11,22 +13,27 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from communique.errors import ImportFormatError
+from communique.inputs import checked_date, from_unix, message_id, unicode_text
 from communique.models import NewsItem, Statement, channel_key
 
 
 def parse_date(value: Any) -> datetime | None:
-    """ISO 8601 text (a trailing Z allowed) or Unix seconds; naive times are taken as UTC."""
+    """ISO 8601 text (a trailing Z allowed) or Unix seconds, between 1900 and 2199; naive times are taken as UTC."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        return from_unix(value)
     if not isinstance(value, str):
-        raise ValueError(f"date must be ISO 8601 text or Unix seconds, got {value!r}")
+        raise ValueError(f"date must be ISO 8601 text or Unix seconds, got {value!r:.40}")
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return checked_date(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -40,9 +47,13 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line, parse_constant=_no_constant)
                 except json.JSONDecodeError as exc:
                     raise ImportFormatError(path, f"line {number}: not valid JSON ({exc.msg})") from exc
+                except ValueError as exc:  # NaN or Infinity, or a number of thousands of digits
+                    raise ImportFormatError(path, f"line {number}: not valid JSON ({str(exc).split(';')[0]})") from exc
+                except RecursionError:
+                    raise ImportFormatError(path, f"line {number}: not valid JSON (nested too deeply)") from None
                 if not isinstance(record, dict):
                     raise ImportFormatError(path, f"line {number}: expected a JSON object")
                 yield number, record
@@ -60,7 +71,10 @@ def _text_field(path: Path, number: int, record: dict[str, Any], name: str, *, r
         return str(value)
     if not isinstance(value, str):
         raise ImportFormatError(path, f"line {number}: field {name!r} must be a string")
-    return value
+    try:
+        return unicode_text(value)
+    except ValueError as exc:
+        raise ImportFormatError(path, f"line {number}: field {name!r} {exc}") from None
 
 
 def _date(path: Path, number: int, record: dict[str, Any]) -> datetime | None:
@@ -79,7 +93,10 @@ def read_statements(path: Path) -> list[Statement]:
         text = _text_field(path, number, record, "text", required=True) or ""
         channel_name = _text_field(path, number, record, "channel", required=False)
         channel = channel_key(channel_name) if channel_name else path.stem.lower()
-        message_id = int(ext_id) if ext_id.isdigit() else None
+        try:
+            number_id = message_id(ext_id)
+        except ValueError as exc:
+            raise ImportFormatError(path, f"line {number}: {exc}") from None
         if (channel, ext_id) in seen:
             raise ImportFormatError(path, f"line {number}: id {ext_id!r} appears twice")
         seen.add((channel, ext_id))
@@ -88,7 +105,7 @@ def read_statements(path: Path) -> list[Statement]:
             channel=channel, ext_id=ext_id, text=text, date=_date(path, number, record),
             url=url if url or not channel_name else None,
             lang=_text_field(path, number, record, "lang", required=False),
-            message_id=message_id if channel_name else None, source="jsonl",
+            message_id=number_id if channel_name else None, source="jsonl",
         ))
     return statements
 

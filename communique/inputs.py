@@ -1,0 +1,49 @@
+"""What Communique accepts from files and feeds: checks shared by every reader.
+
+Readers (JSON Lines, Telegram exports, RSS/Atom) turn what fails here into one line naming
+the file, the line or entry, and the problem; nothing half-read is ever stored.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+# Dates outside these bounds are typing errors or placeholders ("0001-01-01", "9999-12-31"), and the
+# time-window arithmetic of matching (a date plus or minus days) would overflow near datetime's own limits.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_MESSAGE_ID = 2**63 - 1  # SQLite's INTEGER; Telegram's message ids are far smaller
+
+
+def checked_date(date: datetime) -> datetime:
+    """`date` (timezone-aware) if it is between 1900 and 2199; ValueError otherwise."""
+    if not EARLIEST <= date < LATEST:
+        raise ValueError(f"{date.date().isoformat()} is out of range (1900-01-01 to 2199-12-31)")
+    return date
+
+
+def from_unix(seconds: float) -> datetime:
+    """A Unix time in seconds as an aware UTC datetime; ValueError if it is no date between 1900 and 2199."""
+    if not math.isfinite(seconds) or not EARLIEST.timestamp() <= seconds < LATEST.timestamp():
+        raise ValueError(f"Unix time {seconds!r} is out of range (1900-01-01 to 2199-12-31)")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def message_id(text: str) -> int | None:
+    """A post's number from an id written in ASCII digits ("²" is not one); None for another id ("t1");
+    ValueError for a number too large to be a message id."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    if len(text) > 19 or int(text) > MAX_MESSAGE_ID:
+        raise ValueError(f"id {text[:30]}{'…' if len(text) > 30 else ''} is too large for a message id")
+    return int(text)
+
+
+def unicode_text(value: str) -> str:
+    """`value` if it can be stored as UTF-8; ValueError for a lone surrogate ("\\ud800"), which is no character."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"holds a lone surrogate ({value[exc.start]!r}), which is not text") from None
+    return value
