@@ -1,4 +1,4 @@
-"""What Communique accepts from files and feeds: checks shared by every reader.
+"""What Communique accepts from files and feeds: checks shared by every reader (and by links in messages).
 
 Readers (JSON Lines, Telegram exports, RSS/Atom) turn what fails here into one line naming
 the file, the line or entry, and the problem; nothing half-read is ever stored.
@@ -7,13 +7,19 @@ the file, the line or entry, and the problem; nothing half-read is ever stored.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from communique.models import channel_key
 
 # Dates outside these bounds are typing errors or placeholders ("0001-01-01", "9999-12-31"), and the
 # time-window arithmetic of matching (a date plus or minus days) would overflow near datetime's own limits.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_MESSAGE_ID = 2**63 - 1  # SQLite's INTEGER; Telegram's message ids are far smaller
+_USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+_NUMERIC_CHANNEL = re.compile(r"(?:id:)?(-?[0-9]{1,19})")
 
 
 def checked_date(date: datetime) -> datetime:
@@ -47,3 +53,31 @@ def unicode_text(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError(f"holds a lone surrogate ({value[exc.start]!r}), which is not text") from None
     return value
+
+
+def is_http_url(url: str) -> bool:
+    """Whether `url` is an http or https address with a host: the only links Communique stores and sends
+    (a "javascript:" or "data:" link in an alert would run in the reader's client)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unbalanced bracket in the host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def http_url(url: str) -> str:
+    """`url` if it is an http(s) address; ValueError otherwise."""
+    if not is_http_url(url):
+        raise ValueError(f"{url[:60]!r} is not an http(s) link")
+    return url.strip()
+
+
+def channel_name(name: str) -> str:
+    """The store's key for a channel given as a Telegram username ("mod_russia", "@mod_russia") or a
+    numeric id ("1234567890", "-1001234567890", "id:1234567890"); ValueError for anything else."""
+    if found := _USERNAME.fullmatch(name.strip()):
+        return channel_key(found.group(1))
+    if (found := _NUMERIC_CHANNEL.fullmatch(name.strip())) and int(found.group(1)) != 0:
+        return channel_key(None, int(found.group(1)))
+    raise ValueError(f"{name[:60]!r} is not a Telegram username (5 to 32 letters, digits or _, starting with a "
+                     "letter) or a numeric channel id")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from communique.inputs import from_unix
+from communique.inputs import from_unix, is_http_url
 from communique.models import NewsItem
 
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -68,12 +68,11 @@ def html_to_text(fragment: str) -> str:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """The article's address without tracking parameters and fragment, so reposted links compare equal."""
-    if not url:
+    """The article's address without tracking parameters and fragment, so reposted links compare equal;
+    None for anything but an http(s) link (a "javascript:" link, or a permalink guid that is no address)."""
+    if not url or not is_http_url(url):
         return None
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)]
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
 

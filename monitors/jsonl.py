@@ -4,20 +4,21 @@ Statements: {"id", "text", "date"?, "channel"?, "url"?, "lang"?}
 News:       {"id", "text", "title"?, "url"?, "source"?, "date"?, "lang"?}
 An invalid line stops the read with an error naming the file and the line number: not JSON (NaN
 and Infinity are not JSON numbers), nested too deeply, a date outside 1900-2199, a numeric id too
-large for a message id, a lone surrogate in a text.
+large for a message id, a lone surrogate in a text, a `url` that is not an http(s) link, a
+`channel` that is neither a Telegram username nor a numeric id.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from communique.errors import ImportFormatError
-from communique.inputs import checked_date, from_unix, message_id, unicode_text
-from communique.models import NewsItem, Statement, channel_key
+from communique.inputs import channel_name, checked_date, from_unix, http_url, message_id, unicode_text
+from communique.models import NewsItem, Statement
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -77,6 +78,16 @@ def _text_field(path: Path, number: int, record: dict[str, Any], name: str, *, r
         raise ImportFormatError(path, f"line {number}: field {name!r} {exc}") from None
 
 
+def _checked(path: Path, number: int, name: str, value: str | None, check: Callable[[str], str]) -> str | None:
+    """`check(value)` unless the field is absent or empty; its ValueError names the file and line."""
+    if not value:
+        return None
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ImportFormatError(path, f"line {number}: field {name!r}: {exc}") from None
+
+
 def _date(path: Path, number: int, record: dict[str, Any]) -> datetime | None:
     try:
         return parse_date(record.get("date"))
@@ -91,8 +102,8 @@ def read_statements(path: Path) -> list[Statement]:
         ext_id = _text_field(path, number, record, "id", required=True)
         assert ext_id is not None
         text = _text_field(path, number, record, "text", required=True) or ""
-        channel_name = _text_field(path, number, record, "channel", required=False)
-        channel = channel_key(channel_name) if channel_name else path.stem.lower()
+        given_channel = _text_field(path, number, record, "channel", required=False)
+        channel = _checked(path, number, "channel", given_channel, channel_name) or path.stem.lower()
         try:
             number_id = message_id(ext_id)
         except ValueError as exc:
@@ -100,12 +111,12 @@ def read_statements(path: Path) -> list[Statement]:
         if (channel, ext_id) in seen:
             raise ImportFormatError(path, f"line {number}: id {ext_id!r} appears twice")
         seen.add((channel, ext_id))
-        url = _text_field(path, number, record, "url", required=False)
+        url = _checked(path, number, "url", _text_field(path, number, record, "url", required=False), http_url)
         statements.append(Statement(
             channel=channel, ext_id=ext_id, text=text, date=_date(path, number, record),
-            url=url if url or not channel_name else None,
+            url=url if url or not given_channel else None,
             lang=_text_field(path, number, record, "lang", required=False),
-            message_id=number_id if channel_name else None, source="jsonl",
+            message_id=number_id if given_channel else None, source="jsonl",
         ))
     return statements
 
@@ -120,7 +131,8 @@ def read_news(path: Path) -> list[NewsItem]:
             guid=guid,
             text=_text_field(path, number, record, "text", required=True) or "",
             title=_text_field(path, number, record, "title", required=False) or "",
-            url=_text_field(path, number, record, "url", required=False),
+            url=_checked(path, number, "url", _text_field(path, number, record, "url", required=False),
+                         http_url),
             date=_date(path, number, record),
             lang=_text_field(path, number, record, "lang", required=False),
             feed=str(path),

@@ -117,3 +117,36 @@ def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path, command):
                            *command], stdout=write_end, stderr=subprocess.PIPE, cwd=tmp_path, env=env, timeout=120)
     os.close(write_end)
     assert done.stderr == b"" and done.returncode == 141
+
+
+@pytest.mark.parametrize(
+    ("record", "kind", "problem"),
+    [
+        ('{"id": "1", "text": "x", "channel": "mod_russia", "url": "javascript:alert(1)"}', "statements",
+         "field 'url': 'javascript:alert(1)' is not an http(s) link"),
+        ('{"id": "1", "text": "x", "url": "data:text/html,<script>alert(1)</script>"}', "news", "not an http(s) link"),
+        ('{"id": "1", "text": "x", "channel": "<b>mod</b>"}', "statements", "is not a Telegram username"),
+        ('{"id": "1", "text": "x", "channel": "mod russia"}', "statements", "is not a Telegram username"),
+    ],
+)
+def test_a_link_that_is_not_http_or_a_channel_that_is_no_username_is_refused(capsys, tmp_path, record, kind,
+                                                                              problem):
+    err = run_import(capsys, tmp_path, record, kind=kind)
+    assert "bad.jsonl: line 1: " in err and problem in err
+
+
+def test_a_numeric_channel_is_keyed_by_its_id(db, settings, tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "7", "text": "x", "channel": "-1001234567890"}\n', encoding="utf-8")
+    import_file(db, path, settings, now=NOW, as_kind="statements")
+    assert db.execute("SELECT channel, url FROM statements").fetchall() == [("id:1234567890", "https://t.me/c/1234567890/7")]
+
+
+def test_a_feed_link_that_is_not_http_is_dropped_and_no_message_links_to_one():
+    from communique.messages import link
+
+    doc = ('<rss version="2.0"><channel><title>W</title><item><guid>1</guid><title>T</title>'
+           "<link>javascript:alert(1)</link></item></channel></rss>")
+    assert parse_feed(doc, outlet="W", feed_url="u", now=NOW).items[0].url is None
+    assert link("javascript:alert(1)", "Source post") == "Source post"
+    assert link("https://t.me/mod_russia/1", "Source post") == '<a href="https://t.me/mod_russia/1">Source post</a>'
