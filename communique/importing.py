@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlite_utils import Database
 
 from communique.errors import ImportFormatError
+from communique.inputs import MAX_NEWS_TEXT, MAX_STATEMENT_TEXT
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_statement
 from communique.settings import FeedConfig, Settings
@@ -28,11 +29,14 @@ class ImportReport:
     added: int = 0
     skipped: int = 0
     alerts: int = 0
+    truncated: int = 0
     warnings: tuple[str, ...] = ()
 
     def line(self) -> str:
         alerts = f", {self.alerts} alert(s) queued" if self.alerts else ""
-        return f"{self.path}: {self.kind}: {self.added} added, {self.skipped} already stored{alerts}"
+        cap = MAX_STATEMENT_TEXT if self.kind == "statements" else MAX_NEWS_TEXT
+        cut = f", {self.truncated} text(s) truncated to {cap:,} characters" if self.truncated else ""
+        return f"{self.path}: {self.kind}: {self.added} added, {self.skipped} already stored{alerts}{cut}"
 
 
 def read_file(path: Path, settings: Settings, *, as_kind: str | None, channel: str | None, now: datetime,
@@ -115,7 +119,7 @@ def polled_feed(parsed: ParsedFeed, settings: Settings) -> FeedConfig | None:
 def import_file(db: Database, path: Path, settings: Settings, *, now: datetime, as_kind: str | None = None,
                 channel: str | None = None, alert: bool = False, lang: str | None = None) -> ImportReport:
     kind, records, warnings = read_file(path, settings, as_kind=as_kind, channel=channel, now=now, lang=lang)
-    report = ImportReport(path, kind, warnings=warnings)
+    report = ImportReport(path, kind, truncated=sum(record.truncated for record in records), warnings=warnings)
     with transaction(db):
         for record in sorted(records, key=lambda r: (r.date is None, r.date or now)):
             if isinstance(record, Statement):

@@ -17,6 +17,13 @@ from communique.models import channel_key
 # time-window arithmetic of matching (a date plus or minus days) would overflow near datetime's own limits.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# A record's text is capped, and cut at the cap with a note: Telegram's own limit is 4,096 characters a message
+# (1,024 a caption), so a statement gets room for several (an album's captions together); an article gets room
+# for a long feature, far more than matching reads.  A JSON Lines line longer than MAX_LINE is refused unread.
+MAX_STATEMENT_TEXT = 16_384
+MAX_NEWS_TEXT = 32_768
+TRUNCATION_NOTE = " […]"
+MAX_LINE = 1_048_576
 MAX_MESSAGE_ID = 2**63 - 1  # SQLite's INTEGER; Telegram's message ids are far smaller
 _USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
 _NUMERIC_CHANNEL = re.compile(r"(?:id:)?(-?[0-9]{1,19})")
@@ -34,6 +41,16 @@ def from_unix(seconds: float) -> datetime:
     if not math.isfinite(seconds) or not EARLIEST.timestamp() <= seconds < LATEST.timestamp():
         raise ValueError(f"Unix time {seconds!r} is out of range (1900-01-01 to 2199-12-31)")
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def capped(text: str, limit: int) -> tuple[str, bool]:
+    """`text` within `limit` characters, cut at a word and ending with TRUNCATION_NOTE if it was longer;
+    and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[: limit - len(TRUNCATION_NOTE)]
+    space = cut.rfind(" ", len(cut) - 200)
+    return (cut[:space] if space > 0 else cut).rstrip() + TRUNCATION_NOTE, True
 
 
 def message_id(text: str) -> int | None:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from communique.inputs import from_unix, is_http_url
+from communique.inputs import MAX_NEWS_TEXT, capped, from_unix, is_http_url
 from communique.models import NewsItem
 
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -226,5 +226,7 @@ def _entry(entry: Any, *, outlet: str, feed_url: str, language: str | None,
     # Undated or dated in the future: the time we saw it is the best we know.
     date = dated if dated is not None and dated <= now + FUTURE_TOLERANCE else now
     lang = _language(entry.get("language")) or _language((entry.get("title_detail") or {}).get("language")) or language
-    item = NewsItem(source=outlet, guid=str(guid), text=body, title=title, url=url, date=date, lang=lang, feed=feed_url)
+    body, truncated = capped(body, MAX_NEWS_TEXT)
+    item = NewsItem(source=outlet, guid=str(guid), text=body, title=title, url=url, date=date, lang=lang, feed=feed_url,
+                    truncated=truncated)
     return item, dated, impossible

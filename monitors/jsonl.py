@@ -5,7 +5,8 @@ News:       {"id", "text", "title"?, "url"?, "source"?, "date"?, "lang"?}
 An invalid line stops the read with an error naming the file and the line number: not JSON (NaN
 and Infinity are not JSON numbers), nested too deeply, a date outside 1900-2199, a numeric id too
 large for a message id, a lone surrogate in a text, a `url` that is not an http(s) link, a
-`channel` that is neither a Telegram username nor a numeric id.
+`channel` that is neither a Telegram username nor a numeric id, a line over `inputs.MAX_LINE`.
+A longer text than `inputs` allows is cut, with a note.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from communique.errors import ImportFormatError
-from communique.inputs import channel_name, checked_date, from_unix, http_url, message_id, unicode_text
+from communique.inputs import (
+    MAX_LINE,
+    MAX_NEWS_TEXT,
+    MAX_STATEMENT_TEXT,
+    capped,
+    channel_name,
+    checked_date,
+    from_unix,
+    http_url,
+    message_id,
+    unicode_text,
+)
 from communique.models import NewsItem, Statement
 
 
@@ -44,7 +56,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFormatError(path, f"cannot read ({exc.strerror or exc})") from exc
     with handle:
         try:
-            for number, line in enumerate(handle, 1):
+            number = 0
+            while line := handle.readline(MAX_LINE + 1):  # a huge line is refused, not read whole
+                number += 1
+                if len(line) > MAX_LINE:
+                    raise ImportFormatError(path, f"line {number}: longer than {MAX_LINE:,} characters; a record's "
+                                                  f"text is cut at {MAX_NEWS_TEXT:,} anyway")
                 if not line.strip():
                     continue
                 try:
@@ -112,8 +129,9 @@ def read_statements(path: Path) -> list[Statement]:
             raise ImportFormatError(path, f"line {number}: id {ext_id!r} appears twice")
         seen.add((channel, ext_id))
         url = _checked(path, number, "url", _text_field(path, number, record, "url", required=False), http_url)
+        text, truncated = capped(text, MAX_STATEMENT_TEXT)
         statements.append(Statement(
-            channel=channel, ext_id=ext_id, text=text, date=_date(path, number, record),
+            channel=channel, ext_id=ext_id, text=text, truncated=truncated, date=_date(path, number, record),
             url=url if url or not given_channel else None,
             lang=_text_field(path, number, record, "lang", required=False),
             message_id=number_id if given_channel else None, source="jsonl",
@@ -126,10 +144,12 @@ def read_news(path: Path) -> list[NewsItem]:
     for number, record in _records(path):
         guid = _text_field(path, number, record, "id", required=True)
         assert guid is not None
+        text, truncated = capped(_text_field(path, number, record, "text", required=True) or "", MAX_NEWS_TEXT)
         items.append(NewsItem(
             source=_text_field(path, number, record, "source", required=False) or path.stem,
             guid=guid,
-            text=_text_field(path, number, record, "text", required=True) or "",
+            text=text,
+            truncated=truncated,
             title=_text_field(path, number, record, "title", required=False) or "",
             url=_checked(path, number, "url", _text_field(path, number, record, "url", required=False),
                          http_url),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from communique.errors import ImportFormatError
-from communique.inputs import MAX_MESSAGE_ID, checked_date, from_unix, unicode_text
+from communique.inputs import MAX_MESSAGE_ID, MAX_STATEMENT_TEXT, capped, checked_date, from_unix, unicode_text
 from communique.models import Statement, channel_key
 
 CHANNEL_TYPES = ("public_channel", "private_channel", "public_supergroup", "private_supergroup", "personal_chat",
@@ -97,12 +97,12 @@ def _message(path: Path, where: str, index: int, message: Any, channel: str) -> 
         raise ImportFormatError(path, f"{where}, message {index + 1}: missing numeric 'id'")
     label = f"{where}, message id {message_id}"
     try:
-        text = unicode_text(flatten_text(message.get("text", "")))
+        text, truncated = capped(unicode_text(flatten_text(message.get("text", ""))), MAX_STATEMENT_TEXT)
         forwarded_from = unicode_text(str(message.get("forwarded_from") or "")) or None
     except ValueError as exc:
         raise ImportFormatError(path, f"{label}: {exc}") from exc
     return Statement(
-        channel=channel, ext_id=str(message_id), message_id=message_id, text=text,
+        channel=channel, ext_id=str(message_id), message_id=message_id, text=text, truncated=truncated,
         date=_date(path, label, message, "date"),
         edit_date=_date(path, label, message, "edited") if "edited" in message else None,
         forwarded_from=forwarded_from,

@@ -150,3 +150,26 @@ def test_a_feed_link_that_is_not_http_is_dropped_and_no_message_links_to_one():
     assert parse_feed(doc, outlet="W", feed_url="u", now=NOW).items[0].url is None
     assert link("javascript:alert(1)", "Source post") == "Source post"
     assert link("https://t.me/mod_russia/1", "Source post") == '<a href="https://t.me/mod_russia/1">Source post</a>'
+
+
+def test_a_huge_text_is_cut_at_the_cap_with_a_note_and_the_summary_says_so(db, settings, tmp_path):
+    from communique.inputs import MAX_NEWS_TEXT, MAX_STATEMENT_TEXT
+
+    news = tmp_path / "n.jsonl"
+    news.write_text(json.dumps({"id": "n1", "text": "word " * 40_000}) + "\n"
+                    + json.dumps({"id": "n2", "text": "short"}) + "\n", encoding="utf-8")
+    report = import_file(db, news, settings, now=NOW, as_kind="news")
+    assert report.line().endswith("2 added, 0 already stored, 1 text(s) truncated to 32,768 characters")
+    stored = db.execute("SELECT text FROM news WHERE guid = 'n1'").fetchone()[0]
+    assert len(stored) <= MAX_NEWS_TEXT and stored.endswith("word […]")
+
+    message = {"id": 1, "type": "message", "date_unixtime": "1795860000", "text": "Заявление " * 3000}
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "x", "type": "public_channel", "id": 1, "messages": [message]}))
+    assert "1 text(s) truncated to 16,384 characters" in import_file(db, export, settings, now=NOW).line()
+    assert len(db.execute("SELECT text FROM statements").fetchone()[0]) <= MAX_STATEMENT_TEXT
+
+
+def test_a_line_over_a_megabyte_is_refused_without_being_read_whole(capsys, tmp_path):
+    err = run_import(capsys, tmp_path, json.dumps({"id": "1", "text": "x" * 2_000_000}), kind="news")
+    assert "bad.jsonl: line 1: longer than 1,048,576 characters" in err
