@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from communique.messages import esc
-from communique.normalise import STOPWORDS, fold
+from communique.normalise import STOPWORDS, drop_invisible, fold
 from communique.settings import Settings
 
 _CHANNEL = re.compile(r"(?:@|(?:https?://)?t\.me/)([A-Za-z][A-Za-z0-9_]{3,31})/?", re.IGNORECASE)
@@ -46,7 +46,7 @@ def channel_username(text: str) -> str | None:
 
 
 def parse_target(text: str, settings: Settings) -> Target:
-    text = " ".join(text.split())
+    text = " ".join(drop_invisible(text).split())
     topic = settings.topic(text)
     if topic is not None:
         return Target("topic", topic.name)

@@ -2,7 +2,7 @@
 
 Each subcommand reads its configuration and secrets once, here, and passes them down.
 Errors the user can fix (bad config, bad input file, missing credentials) print one line
-and exit with status 2; nothing else is caught.
+and exit with status 2; a closed output pipe ends the command quietly; nothing else is caught.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -56,7 +57,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     for path in args.paths:
         report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
-                             alert=args.alert)
+                             alert=args.alert, lang=args.lang)
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(report.line())
@@ -99,6 +100,14 @@ def _embedder(args: argparse.Namespace) -> Embedder | None:
 def _add_embeddings_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="off",
                         help="fuse a sentence embedding with the lexical ranking (needs the embed extra)")
+
+
+def _language_code(text: str) -> str:
+    """An ISO 639 code as feeds and the configuration write them: "ru", "ar", "en"."""
+    code = text.strip().lower()
+    if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language code such as ru, uk, ar, he or en")
+    return code
 
 
 def _progress(done: int, total: int, what: str) -> None:
@@ -183,7 +192,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
-    import signal
 
     from communique.embedding_worker import EmbeddingWorker, configured_embedder
     from communique.store import StoreThread
@@ -257,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--channel", help="channel username for an export's posts (default: from the config)")
     imp.add_argument("--alert", action="store_true",
                      help="treat imported statements as just posted: match and alert subscribers")
+    imp.add_argument("--lang", type=_language_code, metavar="CODE",
+                     help="language of the records that give none (default: the configured feed's or channel's)")
 
     match = add("match", cmd_match, "match statements against news, from JSON Lines files", db=False)
     match.add_argument("--statements", required=True, metavar="S.jsonl")
@@ -302,10 +312,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be told apart from a failure
+        return status
     except CommuniqueError as exc:
         print(f"communique: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader has gone (`communique feeds | head`): stop quietly, as Unix tools do, with the status
+        # of a process ended by SIGPIPE; what is left in the buffer goes nowhere instead of to a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         return 130
 

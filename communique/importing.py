@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
 from communique.errors import ImportFormatError
+from communique.inputs import MAX_NEWS_TEXT, MAX_STATEMENT_TEXT
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_statement
-from communique.settings import Settings
+from communique.settings import FeedConfig, Settings
 from communique.store import transaction
-from monitors.feed_parse import FeedError, parse_feed
+from monitors.feed_parse import FeedError, ParsedFeed, canonical_url, parse_feed
 from monitors.jsonl import read_news, read_statements
 from monitors.telegram_export import load_json, looks_like_export, read_export
 
@@ -27,26 +29,33 @@ class ImportReport:
     added: int = 0
     skipped: int = 0
     alerts: int = 0
+    truncated: int = 0
     warnings: tuple[str, ...] = ()
 
     def line(self) -> str:
         alerts = f", {self.alerts} alert(s) queued" if self.alerts else ""
-        return f"{self.path}: {self.kind}: {self.added} added, {self.skipped} already stored{alerts}"
+        cap = MAX_STATEMENT_TEXT if self.kind == "statements" else MAX_NEWS_TEXT
+        cut = f", {self.truncated} text(s) truncated to {cap:,} characters" if self.truncated else ""
+        return f"{self.path}: {self.kind}: {self.added} added, {self.skipped} already stored{alerts}{cut}"
 
 
-def read_file(path: Path, settings: Settings, *, as_kind: str | None, channel: str | None,
-              now: datetime) -> tuple[str, list[Statement] | list[NewsItem], tuple[str, ...]]:
-    """Parse one file completely (raising ImportFormatError on any problem) before anything is stored."""
+def read_file(path: Path, settings: Settings, *, as_kind: str | None, channel: str | None, now: datetime,
+              lang: str | None = None) -> tuple[str, list[Statement] | list[NewsItem], tuple[str, ...]]:
+    """Parse one file completely (raising ImportFormatError on any problem) before anything is stored.
+
+    `lang` is the language of the records that do not give their own; without it, a feed or
+    channel that is configured gives its language.
+    """
     if as_kind == "statements" or (as_kind is None and path.suffix == ".jsonl" and channel):
-        return "statements", read_statements(path), ()
+        return "statements", _with_lang(read_statements(path), lang), ()
     if as_kind == "news":
         if path.suffix in FEED_SUFFIXES:
-            return _feed(path, now)
-        return "news", read_news(path), ()
+            return _feed(path, settings, now, lang)
+        return "news", _with_lang(read_news(path), lang), ()
     if path.suffix == ".jsonl":
         raise ImportFormatError(path, "JSON Lines can hold statements or news: say which with --as statements|news")
     if path.suffix in FEED_SUFFIXES:
-        return _feed(path, now)
+        return _feed(path, settings, now, lang)
     if path.suffix == ".json":
         data = load_json(path)
         if not looks_like_export(data):
@@ -61,30 +70,56 @@ def read_file(path: Path, settings: Settings, *, as_kind: str | None, channel: s
         statements = [s for chat in chats for s in chat.statements]
         for s in statements:
             configured = settings.channel(s.channel)
-            s.lang = s.lang or (configured.language if configured else None)
+            s.lang = s.lang or lang or (configured.language if configured else None)
         return "statements", statements, ()
     raise ImportFormatError(path, "unknown file type: expected result.json (Telegram export), .jsonl, or an "
                                   "RSS/Atom file (.xml, .rss, .atom)")
 
 
-def _feed(path: Path, now: datetime) -> tuple[str, list[NewsItem], tuple[str, ...]]:
+R = TypeVar("R", Statement, NewsItem)
+
+
+def _with_lang(records: list[R], lang: str | None) -> list[R]:
+    for record in records:
+        record.lang = record.lang or lang
+    return records
+
+
+def _feed(path: Path, settings: Settings, now: datetime,
+          lang: str | None) -> tuple[str, list[NewsItem], tuple[str, ...]]:
+    """A feed file's items, under the configured outlet if the feed is one we poll (so an article
+    polled and imported is one row), in `lang`, else the configured feed's language."""
     try:
         content = path.read_bytes()
     except OSError as exc:
         raise ImportFormatError(path, f"cannot read ({exc.strerror or exc})") from exc
-    try:
-        parsed = parse_feed(content, outlet="", feed_url=str(path), now=now)
-    except FeedError as exc:
-        raise ImportFormatError(path, str(exc).removeprefix(f"{path}: ")) from exc
+    parsed = _parse(path, content, now, lang)
+    configured = polled_feed(parsed, settings)
+    if configured is not None and lang is None and configured.language:
+        parsed = _parse(path, content, now, configured.language)  # also picks its legacy encoding
     for item in parsed.items:
-        item.source = parsed.title
+        item.source = configured.outlet if configured is not None else parsed.title
     return "news", parsed.items, tuple(parsed.warnings)
 
 
+def _parse(path: Path, content: bytes, now: datetime, lang: str | None) -> ParsedFeed:
+    try:
+        return parse_feed(content, outlet="", feed_url=str(path), language=lang, now=now)
+    except FeedError as exc:
+        raise ImportFormatError(path, str(exc).removeprefix(f"{path}: ")) from exc
+
+
+def polled_feed(parsed: ParsedFeed, settings: Settings) -> FeedConfig | None:
+    """The configured feed a feed file is a copy of: by the address it gives itself, else by its
+    title as the outlet's name."""
+    by_url = next((f for f in settings.feeds if parsed.self_url and canonical_url(f.url) == parsed.self_url), None)
+    return by_url or next((f for f in settings.feeds if f.outlet.casefold() == parsed.title.casefold()), None)
+
+
 def import_file(db: Database, path: Path, settings: Settings, *, now: datetime, as_kind: str | None = None,
-                channel: str | None = None, alert: bool = False) -> ImportReport:
-    kind, records, warnings = read_file(path, settings, as_kind=as_kind, channel=channel, now=now)
-    report = ImportReport(path, kind, warnings=warnings)
+                channel: str | None = None, alert: bool = False, lang: str | None = None) -> ImportReport:
+    kind, records, warnings = read_file(path, settings, as_kind=as_kind, channel=channel, now=now, lang=lang)
+    report = ImportReport(path, kind, truncated=sum(record.truncated for record in records), warnings=warnings)
     with transaction(db):
         for record in sorted(records, key=lambda r: (r.date is None, r.date or now)):
             if isinstance(record, Statement):

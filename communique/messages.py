@@ -12,6 +12,8 @@ import html
 import re
 from collections.abc import Iterable
 
+from communique.inputs import is_http_url
+
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -42,8 +44,8 @@ MAX_URL = 2048
 
 
 def link(url: str | None, label: str) -> str:
-    """An HTML link; without a usable address (none, or absurdly long) just the label."""
-    if not url or len(url) > MAX_URL:
+    """An HTML link; without a usable address (none, absurdly long, or not http(s)) just the label."""
+    if not url or len(url) > MAX_URL or not is_http_url(url):
         return esc(label)
     return f'<a href="{esc(url)}">{esc(label)}</a>'
 

@@ -57,6 +57,7 @@ class Statement:
     views: int | None = None
     edit_date: datetime | None = None
     source: str = "import"
+    truncated: bool = False  # its text was cut at `inputs.MAX_STATEMENT_TEXT`
 
     @property
     def key(self) -> str:
@@ -86,6 +87,7 @@ class NewsItem:
     date: datetime | None = None
     lang: str | None = None
     feed: str | None = None
+    truncated: bool = False  # its text was cut at `inputs.MAX_NEWS_TEXT`
 
     @property
     def key(self) -> str:

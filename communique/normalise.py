@@ -1,10 +1,10 @@
 """Text normalisation shared by indexing, querying and keyword subscriptions.
 
-`fold` makes spelling variants equal (Unicode NFKC, case folding, Arabic diacritics, tatweel
-and letter variants, Hebrew points, Russian ё, URLs and punctuation; hashtags and @mentions are
-split at their capitals); `terms` goes on to split words and reduce each to a stem chosen by its
-script, so that inflected forms meet: "Брянской" and "Брянская", "والجيش" and "الجيش",
-"intercepted" and "intercepts".
+`fold` makes spelling variants equal (invisible characters dropped, Unicode NFKC, case folding,
+Arabic diacritics, tatweel and letter variants, Hebrew points, Russian ё, URLs and punctuation;
+hashtags and @mentions are split at their capitals); `terms` goes on to split words and reduce
+each to a stem chosen by its script, so that inflected forms meet: "Брянской" and "Брянская",
+"والجيش" and "الجيش", "intercepted" and "intercepts".
 
 `index_terms` is what the matcher indexes and queries: the stems, plus a language-independent
 key for each name-like word, its consonant skeleton ("Белоусов", "Belousov" and "بيلاوسوف"
@@ -45,6 +45,10 @@ _LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": 
                           "ک": "ك", "ی": "ي", "ё": "е", "_": " ",
                           **{chr(0x0660 + d): str(d) for d in range(10)},
                           **{chr(0x06F0 + d): str(d) for d in range(10)}})
+# Zero-width characters, soft hyphens and bidirectional marks: invisible, yet each would split a word in two.
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, *range(0x202A, 0x202F),
+     *range(0x2066, 0x206A)])
 _HEBREW_FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
 _ARABIC_PREFIXES = ("وبال", "وكال", "فبال", "وال", "بال", "فال", "كال", "لل", "ال")
 _ARABIC_PARTICLES = "فبلك"  # "then", "with", "for", "like" written as one word with the next
@@ -105,9 +109,14 @@ def _split_tag(match: re.Match[str]) -> str:
     return tag if words == tag else f"{tag} {words}"
 
 
+def drop_invisible(text: str) -> str:
+    """The text without zero-width characters, soft hyphens and bidi marks ("Кр\u200bым" is "Крым")."""
+    return text.translate(_INVISIBLE)
+
+
 def _clean(text: str) -> str:
-    """NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
-    text = unicodedata.normalize("NFKC", text)
+    """No invisible characters, NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
+    text = unicodedata.normalize("NFKC", drop_invisible(text))
     text = join_digit_groups(_URL.sub(" ", _GLUED_URL.sub(" ", text)))
     text = _TAG.sub(_split_tag, text)
     text = _ARABIC_MARKS.sub("", text)

@@ -1,7 +1,8 @@
 """RSS and Atom documents -> news items (feedparser parses; selectolax strips the HTML).
 
 Shared by `communique import` of feed files and the feed poller.  Feeds are hostile input:
-a document with no readable entries raises `FeedError`; a bad entry is skipped with a
+a document with no readable entries, or one that declares XML entities (a "billion laughs"
+bomb), raises `FeedError`; a bad entry is skipped with a
 warning and never costs the good entries of the same document.
 
 Encodings: the charset of the HTTP Content-Type wins over the XML declaration (RFC 3023,
@@ -16,13 +17,14 @@ import calendar
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from communique.inputs import MAX_NEWS_TEXT, capped, from_unix, is_http_url
 from communique.models import NewsItem
 
 FUTURE_TOLERANCE = timedelta(hours=1)
@@ -36,6 +38,8 @@ _HTML_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*|<\?xml[^>]*>\s*)*<
                          re.I | re.S)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _CHAR_REF = re.compile(rb"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+# Feedparser does not expand declared entities, and would store "&lol9;" as text: such a feed is refused.
+_ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(encoding) for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
 MAX_URL = 2048  # longer links are junk, and would not fit in a Telegram message anyway
 
 
@@ -46,6 +50,7 @@ class FeedError(Exception):
 @dataclass(slots=True)
 class ParsedFeed:
     title: str
+    self_url: str | None = None  # where the feed says it lives (atom:link rel="self"), canonical
     items: list[NewsItem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -63,12 +68,11 @@ def html_to_text(fragment: str) -> str:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """The article's address without tracking parameters and fragment, so reposted links compare equal."""
-    if not url:
+    """The article's address without tracking parameters and fragment, so reposted links compare equal;
+    None for anything but an http(s) link (a "javascript:" link, or a permalink guid that is no address)."""
+    if not url or not is_http_url(url):
         return None
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)]
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
 
@@ -83,6 +87,9 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
         content = content.encode("utf-8")  # feedparser would take a str for a URL or a file name
     if not content.strip():
         raise FeedError(f"{feed_url}: empty document, not a feed")
+    if any(marker in content for marker in _ENTITY_DECLARATIONS):
+        raise FeedError(f"{feed_url}: the document declares XML entities (<!ENTITY>), which feeds do not use; "
+                        "refused, as an entity bomb would be")
     warnings: list[str] = []
     content, invalid = _replace_invalid_char_refs(content)
     if invalid:
@@ -109,7 +116,9 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
             raise FeedError(f"{feed_url}: not an RSS or Atom feed ({why})")
         if problem is not None:
             raise FeedError(f"{feed_url}: not a readable feed ({type(problem).__name__}: {problem})")
-    parsed = ParsedFeed(title=html_to_text(doc.feed.get("title", "")) or outlet, warnings=warnings)
+    self_url = next((link.get("href") for link in doc.feed.get("links", []) if link.get("rel") == "self"), None)
+    parsed = ParsedFeed(title=html_to_text(doc.feed.get("title", "")) or outlet, self_url=canonical_url(self_url),
+                        warnings=warnings)
     if problem is not None:
         parsed.warnings.append(f"{feed_url}: feed is not well-formed, read what could be read ({problem})")
     feed_lang = language or _language(doc.feed.get("language"))
@@ -117,10 +126,13 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
     undated = 0
     for position, entry in enumerate(doc.entries, 1):
         try:
-            item, dated = _entry(entry, outlet=outlet, feed_url=feed_url, language=feed_lang, now=now)
+            item, dated, impossible = _entry(entry, outlet=outlet, feed_url=feed_url, language=feed_lang, now=now)
         except ValueError as exc:
             parsed.warnings.append(f"{feed_url}: entry {position} skipped: {exc}")
             continue
+        if impossible:
+            parsed.warnings.append(f"{feed_url}: entry {position} is dated {impossible}, which cannot be; "
+                                   "dated by when it was seen instead")
         if item.guid in seen:
             parsed.warnings.append(f"{feed_url}: entry {position} repeats id {item.guid!r}; kept the first")
             continue
@@ -128,7 +140,7 @@ def parse_feed(content: bytes | str, *, outlet: str, feed_url: str, language: st
             parsed.warnings.append(f"{feed_url}: entry {position} has a {len(item.url)}-character link; dropped it")
             item.url = None
         if dated is None:
-            undated += 1
+            undated += not impossible
         elif dated > now + FUTURE_TOLERANCE:
             parsed.warnings.append(f"{feed_url}: entry {position} is dated {dated:%Y-%m-%d %H:%M} UTC, in the "
                                    "future; dated by when it was seen instead")
@@ -190,8 +202,9 @@ def _language(value: Any) -> str | None:
 
 
 def _entry(entry: Any, *, outlet: str, feed_url: str, language: str | None,
-           now: datetime) -> tuple[NewsItem, datetime | None]:
-    """The entry as a news item, and the date it gave itself (None if it gave none)."""
+           now: datetime) -> tuple[NewsItem, datetime | None, str | None]:
+    """The entry as a news item, the date it gave itself (None if it gave none), and that date as
+    written if it is impossible (year 1, or beyond 2199: see `communique.inputs`), when it counts as none."""
     title = html_to_text(entry.get("title", ""))
     body = ""
     if entry.get("content"):
@@ -202,14 +215,18 @@ def _entry(entry: Any, *, outlet: str, feed_url: str, language: str | None,
         raise ValueError("no title and no text")
     url = canonical_url(entry.get("link"))
     guid = entry.get("id") or url or hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:32]
-    dated = None
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        stamp = entry.get(key)
-        if stamp:
-            dated = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-            break
+    dated, impossible = None, None
+    stamp = next((entry[key] for key in ("published_parsed", "updated_parsed", "created_parsed") if entry.get(key)),
+                 None)
+    if stamp:
+        try:
+            dated = from_unix(calendar.timegm(stamp))
+        except ValueError:
+            impossible = f"{stamp.tm_year:04d}-{stamp.tm_mon:02d}-{stamp.tm_mday:02d}"
     # Undated or dated in the future: the time we saw it is the best we know.
     date = dated if dated is not None and dated <= now + FUTURE_TOLERANCE else now
     lang = _language(entry.get("language")) or _language((entry.get("title_detail") or {}).get("language")) or language
-    item = NewsItem(source=outlet, guid=str(guid), text=body, title=title, url=url, date=date, lang=lang, feed=feed_url)
-    return item, dated
+    body, truncated = capped(body, MAX_NEWS_TEXT)
+    item = NewsItem(source=outlet, guid=str(guid), text=body, title=title, url=url, date=date, lang=lang, feed=feed_url,
+                    truncated=truncated)
+    return item, dated, impossible

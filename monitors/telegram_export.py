@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from communique.errors import ImportFormatError
+from communique.inputs import MAX_MESSAGE_ID, MAX_STATEMENT_TEXT, capped, checked_date, from_unix, unicode_text
 from communique.models import Statement, channel_key
 
 CHANNEL_TYPES = ("public_channel", "private_channel", "public_supergroup", "private_supergroup", "personal_chat",
@@ -48,6 +49,10 @@ def load_json(path: Path) -> Any:
         hint = " (the file looks truncated)" if not raw.rstrip().endswith((b"}", b"]")) else ""
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ImportFormatError(path, f"not valid JSON: {exc.msg} at {where}{hint}") from exc
+    except ValueError as exc:  # a number of thousands of digits
+        raise ImportFormatError(path, f"not valid JSON: {str(exc).split(';')[0]}") from exc
+    except RecursionError:
+        raise ImportFormatError(path, "not valid JSON: nested too deeply") from None
 
 
 def read_export(path: Path, resolve: Callable[[int, str], str | None] = lambda tg_id, name: None,
@@ -72,7 +77,7 @@ def read_export(path: Path, resolve: Callable[[int, str], str | None] = lambda t
         if not isinstance(chat, dict) or not isinstance(chat.get("messages"), list):
             raise ImportFormatError(path, f"{where} has no 'messages' list")
         tg_id = chat.get("id")
-        if not isinstance(tg_id, int):
+        if not _is_id(tg_id):
             raise ImportFormatError(path, f"{where} has no numeric 'id'")
         name = str(chat.get("name") or tg_id)
         username = channel_override or resolve(tg_id, name)
@@ -88,21 +93,27 @@ def _message(path: Path, where: str, index: int, message: Any, channel: str) -> 
     if message.get("type", "message") != "message":
         return None  # service messages: pins, joins, title changes
     message_id = message.get("id")
-    if not isinstance(message_id, int):
+    if not _is_id(message_id):
         raise ImportFormatError(path, f"{where}, message {index + 1}: missing numeric 'id'")
     label = f"{where}, message id {message_id}"
     try:
-        text = flatten_text(message.get("text", ""))
+        text, truncated = capped(unicode_text(flatten_text(message.get("text", ""))), MAX_STATEMENT_TEXT)
+        forwarded_from = unicode_text(str(message.get("forwarded_from") or "")) or None
     except ValueError as exc:
         raise ImportFormatError(path, f"{label}: {exc}") from exc
     return Statement(
-        channel=channel, ext_id=str(message_id), message_id=message_id, text=text,
+        channel=channel, ext_id=str(message_id), message_id=message_id, text=text, truncated=truncated,
         date=_date(path, label, message, "date"),
         edit_date=_date(path, label, message, "edited") if "edited" in message else None,
-        forwarded_from=message.get("forwarded_from") or None,
+        forwarded_from=forwarded_from,
         media="photo" if "photo" in message else MEDIA_TYPES.get(message.get("media_type", "")),
         source="export",
     )
+
+
+def _is_id(value: Any) -> bool:
+    """A chat's or message's id: an integer SQLite can store (Telegram's ids are far smaller)."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_MESSAGE_ID
 
 
 def flatten_text(value: Any) -> str:
@@ -128,10 +139,10 @@ def _date(path: Path, label: str, message: dict[str, Any], field: str) -> dateti
     unix = message.get(f"{field}_unixtime")
     try:
         if unix is not None:
-            return datetime.fromtimestamp(int(unix), UTC)
+            return from_unix(int(unix))
         if message.get(field):
             # Older exports have only local time without an offset; it is taken as UTC.
-            return datetime.fromisoformat(str(message[field])).replace(tzinfo=UTC)
+            return checked_date(datetime.fromisoformat(str(message[field])).replace(tzinfo=UTC))
     except (TypeError, ValueError) as exc:
         raise ImportFormatError(path, f"{label}: unreadable {field!r} ({exc})") from exc
     if field == "date":

@@ -73,6 +73,19 @@ def test_only_concerned_subscribers_get_the_alert(db, settings):
     assert sorted(r[0] for r in db.execute("SELECT chat_id FROM outbox")) == [1, 2]
 
 
+def test_invisible_characters_inside_a_word_do_not_hide_it_from_keywords(db, settings):
+    from bot.targets import parse_target
+
+    typed = parse_target("Кр\u200bым", settings)
+    assert (typed.kind, typed.value) == ("keyword", "крым")
+    _subscriber(db, 1, "keyword", "Кр\u200bым")  # as stored before the bot dropped the invisible character
+    _subscriber(db, 2, typed.kind, typed.value)
+    outcome = ingest_statement(db, _post(101, "Над Кр\u00adымом и \u200fБел\u200bгородом сбиты 24 беспилотника"),
+                               settings=settings, now=NOW)
+    assert outcome.alerts == 2
+    assert keyword_meets(Keyword.parse("Белгород"), statement_stems("над Бел\u2060город\ufeffом"))
+
+
 def test_alert_links_the_post_and_the_news_that_reports_it(db, settings):
     _subscriber(db, 1, "channel", "mod_russia")
     ingest_news(db, NewsItem(source="Вести", guid="v1", title="Над Белгородской областью сбиты 24 беспилотника",

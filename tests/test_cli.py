@@ -83,3 +83,12 @@ def test_evaluate_prints_the_metrics_overall_and_by_language_pairs(capsys):
     out = capsys.readouterr().out
     for label in ("recall@1", "recall@5", "MAP@5", "MRR", "same-language", "cross-language", "covered"):
         assert label in out
+
+
+def test_import_takes_a_language_for_records_without_one_and_refuses_a_bad_code(capsys, tmp_path):
+    news = tmp_path / "n.jsonl"
+    news.write_text(json.dumps({"id": "n1", "text": "Сбиты 24 беспилотника"}) + "\n", encoding="utf-8")
+    assert main(["import", "--db", str(tmp_path / "c.db"), "--as", "news", "--lang", "ru", str(news)]) == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["import", "--db", str(tmp_path / "c.db"), "--as", "news", "--lang", "russian!", str(news)])
+    assert exited.value.code == 2 and "is not a language code" in capsys.readouterr().err

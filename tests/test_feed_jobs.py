@@ -101,8 +101,10 @@ async def test_fifty_feeds_polled_at_once_never_stall_the_loop_and_the_bot_keeps
             gaps.append(now - last)
             last = now
 
-    async def all_feeds_stored() -> int:
-        return await store.run(lambda d: d.execute("SELECT count(DISTINCT feed) FROM news").fetchone()[0])
+    async def all_feeds_polled() -> int:
+        # The fifty feeds serve three documents: an article is one row whichever feed brought it first.
+        return await store.run(lambda d: d.execute(
+            "SELECT count(*) FROM feeds WHERE last_success IS NOT NULL").fetchone()[0])
 
     beating = asyncio.create_task(heartbeat())
     async with app:
@@ -112,7 +114,7 @@ async def test_fifty_feeds_polled_at_once_never_stall_the_loop_and_the_bot_keeps
         fake_bot_api.push_message(42, "/ping")
         reply = await fake_bot_api.wait_for_messages(42, 1, timeout=5)
         deadline = time.monotonic() + 8
-        while await all_feeds_stored() < 50:
+        while await all_feeds_polled() < 50:
             assert time.monotonic() < deadline, "the feeds were not all polled"
             await asyncio.sleep(0.05)
         await app.updater.stop()
@@ -123,7 +125,7 @@ async def test_fifty_feeds_polled_at_once_never_stall_the_loop_and_the_bot_keeps
 
     assert reply[0]["text"] == "pong"
     assert max(gaps) < 0.2, f"the event loop stalled for {max(gaps):.3f} s"
-    assert db.execute("SELECT count(*) FROM news").fetchone()[0] == 50 // 3 * 31 + 11 + 10
+    assert db.execute("SELECT count(*) FROM news").fetchone()[0] == 11 + 10 + 10  # each article of the three once
     assert all(len(site.requests_to(f"/f{n}.xml")) == 1 for n in range(50))
 
 

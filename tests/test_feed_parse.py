@@ -118,6 +118,17 @@ def test_a_document_that_is_not_a_feed_is_a_feed_error_naming_the_feed(content: 
     assert problem in str(raised.value)
 
 
+def test_a_feed_that_declares_entities_is_refused_not_stored_with_literal_references() -> None:
+    laughs = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
+    bomb = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">' + laughs + ']>'
+            + rss(item("1", "Laughs", text="&lol9;"), declaration="").decode()).encode()
+    with pytest.raises(FeedError, match=rf"^{URL}: the document declares XML entities"):
+        parse(bomb)
+    for encoding in ("utf-16", "utf-16-be"):  # also where the declaration is not ASCII bytes
+        with pytest.raises(FeedError, match="declares XML entities"):
+            parse(bomb.decode().replace('<?xml version="1.0"?>', "").encode(encoding))
+
+
 def test_malformed_xml_keeps_the_entries_that_can_be_read() -> None:
     doc = rss(item("1", "Good one"), item("2", "Broken & <b>bold")).replace(b"</channel></rss>", b"")
     feed = parse(doc)

@@ -96,7 +96,7 @@ async def test_new_entries_are_stored_once_and_the_next_poll_sends_the_validator
     assert state is not None and (state.items, state.last_success, state.error_count) == (11, NOW, 0)
 
 
-async def test_the_same_article_under_a_new_id_a_tracking_link_or_a_retouched_title_is_not_stored_again(
+async def test_the_same_article_under_a_tracking_link_is_not_stored_again_and_a_retouched_copy_is_linked_to_it(
         site: FeedSite, store: StoreThread, client: httpx.AsyncClient, settings: Settings, db: Database) -> None:
     drills = "Finland says allied naval drills in the Baltic will start in December"
     feed = FeedConfig(site.serve("/w.xml", rss(item("a1", drills, link="https://w.example/a1")),
@@ -110,8 +110,10 @@ async def test_the_same_article_under_a_new_id_a_tracking_link_or_a_retouched_ti
                              item("b2", "Grain ships leave Odesa", link="https://w.example/b2")),
                headers={"ETag": '"2"'})
     second = await poller.poll(feed)
-    assert ([s.item.guid for s in second.new], second.seen) == (["b2"], 3)
-    assert titles(db, feed) == [drills, "Grain ships leave Odesa"]
+    assert ([s.item.guid for s in second.new], second.seen) == (["a1-v2", "b2"], 2)
+    assert titles(db, feed) == [drills, drills + "!", "Grain ships leave Odesa"]
+    assert db.execute("SELECT d.guid FROM news n JOIN news d ON d.id = n.duplicate_of WHERE n.guid = 'a1-v2'"
+                      ).fetchall() == [("a1",)]
 
 
 async def test_an_outlets_many_feeds_are_fetched_two_at_a_time_not_all_at_once(

@@ -108,6 +108,70 @@ def test_feeds_import_as_news_with_html_stripped(db, settings, tmp_path):
         import_file(db, page, settings, now=NOW)
 
 
+def test_a_feed_of_many_distinct_articles_with_alike_headlines_stores_every_one(db, settings, tmp_path):
+    entries = "".join(
+        f"<item><guid>daily-{n}</guid><title>Air defences shot down {n} drones over the region</title>"
+        f"<link>https://wire.example/daily/{n}</link><description>Report {n}.</description>"
+        f"<pubDate>Sat, {21 + n % 7} Nov 2026 10:{n % 60:02d}:00 +0000</pubDate></item>" for n in range(300))
+    feed = tmp_path / "wire.xml"
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{entries}</channel></rss>',
+                    encoding="utf-8")
+    report = import_file(db, feed, settings, now=NOW)
+    assert (report.added, report.skipped) == (300, 0)
+    assert db["news"].count == 300
+
+
+def meduza_file(tmp_path, *, title: str, self_link: bool, links: bool = True):
+    """Meduza's feed (configured as polled) saved to a file: three articles, with or without their links."""
+    entries = "".join(
+        f'<item><guid isPermaLink="false">m{n}</guid><title>Новость номер {n}</title>'
+        + (f"<link>https://meduza.io/news/{n}</link>" if links else "")
+        + f"<description>Текст {n}.</description><pubDate>Sat, 28 Nov 2026 1{n}:00:00 +0000</pubDate></item>"
+        for n in range(3))
+    link = '<atom:link href="https://meduza.io/rss/all" rel="self"/>' if self_link else ""
+    feed = tmp_path / "meduza.xml"
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+                    f"<title>{title}</title>{link}{entries}</channel></rss>", encoding="utf-8")
+    return feed
+
+
+def poll_meduza(db, settings, tmp_path, *, links: bool = True):
+    """The configured Meduza feed as the poller stores it: under the outlet, in its language."""
+    from communique.pipeline import ingest_news
+    from monitors.feed_parse import parse_feed
+
+    parsed = parse_feed(meduza_file(tmp_path, title="x", self_link=False, links=links).read_bytes(), outlet="Meduza",
+                        feed_url="https://meduza.io/rss/all", language="ru", now=NOW)
+    for item in parsed.items:
+        ingest_news(db, item, settings=settings, now=NOW)
+
+
+def test_importing_a_feed_file_that_is_also_polled_adds_nothing(db, settings, tmp_path):
+    poll_meduza(db, settings, tmp_path, links=False)
+    saved = meduza_file(tmp_path, title="Meduza — все новости", self_link=True, links=False)
+    report = import_file(db, saved, settings, now=NOW)
+    assert (report.added, report.skipped) == (0, 3)
+    assert db.execute("SELECT DISTINCT source, lang FROM news").fetchall() == [("Meduza", "ru")]
+
+
+def test_a_feed_file_under_another_name_and_without_its_address_is_still_one_row_per_article(db, settings,
+                                                                                             tmp_path):
+    poll_meduza(db, settings, tmp_path)
+    report = import_file(db, meduza_file(tmp_path, title="Медуза: главное", self_link=False), settings, now=NOW)
+    assert (report.added, report.skipped) == (0, 3) and db["news"].count == 3
+
+
+def test_an_imported_feed_takes_the_configured_feeds_outlet_and_language_or_the_one_given(db, settings, tmp_path):
+    feed = meduza_file(tmp_path, title="Meduza", self_link=False)
+    import_file(db, feed, settings, now=NOW)
+    assert db.execute("SELECT DISTINCT source, lang FROM news").fetchall() == [("Meduza", "ru")]
+    lines = tmp_path / "news.jsonl"
+    lines.write_text('{"id": "n1", "text": "خبر"}\n{"id": "n2", "text": "News", "lang": "en"}\n', encoding="utf-8")
+    import_file(db, lines, settings, now=NOW, as_kind="news", lang="ar")
+    assert db.execute("SELECT guid, lang FROM news WHERE guid LIKE 'n%' ORDER BY guid").fetchall() == [
+        ("n1", "ar"), ("n2", "en")]
+
+
 def test_an_unknown_file_type_is_refused_by_name(db, settings, tmp_path):
     other = tmp_path / "notes.txt"
     shutil.copy(EXPORT, other)

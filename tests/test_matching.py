@@ -25,6 +25,10 @@ def meet(a: str, b: str) -> bool:
 # --- normalisation ----------------------------------------------------------------------------------
 
 
+def test_zero_width_characters_soft_hyphens_and_bidi_marks_fold_away():
+    assert fold("Кр\u200bым") == fold("Кр\u00adым") == fold("\u202bКрым\u202c") == fold("Крым\ufeff") == "крым"
+
+
 def test_arabic_diacritics_tatweel_and_letter_variants_fold_away():
     assert fold("مُسَيَّرة") == fold("مسيـــرة") == fold("مسيره")
     assert fold("أعلنت إسرائيل") == fold("اعلنت اسرائيل")

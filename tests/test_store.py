@@ -60,19 +60,48 @@ def test_deletion_marks_the_statement_and_keeps_its_text(db):
     assert mark_deleted(db, "mod_russia", ["30"], now=NOW) == []
 
 
-def test_news_is_stored_once_by_guid_url_or_near_identical_title(db):
+def test_an_article_is_stored_once_by_its_outlet_and_guid_or_by_its_url(db):
     item = NewsItem(source="Wire", guid="g1", title="Russia says air defences downed 24 drones overnight",
                     text="...", url="https://wire.example/a", date=NOW)
     assert upsert_news(db, item, now=NOW)[1] is True
     assert upsert_news(db, item, now=NOW)[1] is False
     same_url = NewsItem(source="Wire", guid="g2", title="Other", text="...", url="https://wire.example/a", date=NOW)
     assert upsert_news(db, same_url, now=NOW)[1] is False
-    retitled = NewsItem(source="Wire", guid="g3", title="Russia says air defences downed 24 drones overnight.",
-                        text="...", url="https://wire.example/b", date=NOW)
-    assert upsert_news(db, retitled, now=NOW)[1] is False
+    same_url_other_name = NewsItem(source="Wire - Top stories", guid="g9", title="Other", text="...",
+                                   url="https://wire.example/a", date=NOW)
+    assert upsert_news(db, same_url_other_name, now=NOW)[1] is False
     other_outlet = NewsItem(source="Other", guid="g1", title="x", text="y", date=NOW)
     assert upsert_news(db, other_outlet, now=NOW)[1] is True
     assert db["news"].count == 2
+
+
+def test_two_daily_reports_with_near_identical_headlines_are_two_articles(db):
+    reports = [NewsItem(source="Wire", guid=f"daily-{n}", title=f"Air defences shot down {n} drones over the region",
+                        text=f"{n} drones were shot down.", url=f"https://wire.example/daily-{n}",
+                        date=NOW + timedelta(days=day)) for day, n in enumerate((12, 47))]
+    assert [upsert_news(db, report, now=NOW)[1] for report in reports] == [True, True]
+    assert sorted(r[0] for r in db.execute("SELECT title FROM news")) == sorted(r.title for r in reports)
+    assert db.execute("SELECT count(*) FROM news WHERE duplicate_of IS NOT NULL").fetchone()[0] == 0
+
+
+def test_a_near_duplicate_is_stored_beside_the_article_it_copies_and_linked_to_it(db):
+    title = "Russia says air defences downed 24 drones overnight"
+    original, _ = upsert_news(db, NewsItem(source="Wire", guid="g1", title=title, text="Full story.",
+                                           url="https://wire.example/a", date=NOW), now=NOW)
+    copies = [
+        NewsItem(source="Wire", guid="amp-1", title=title + ".", text="Full story.", url="https://amp.wire.example/a",
+                 date=NOW + timedelta(minutes=5)),
+        NewsItem(source="Daily", guid="d7", title=title.upper(), text="Wire copy.", url="https://daily.example/7",
+                 date=NOW + timedelta(hours=3)),
+    ]
+    stored = [upsert_news(db, copy, now=NOW) for copy in copies]
+    assert all(is_new for _, is_new in stored) and db["news"].count == 3
+    linked = db.execute("SELECT id, duplicate_of FROM news WHERE id != ? ORDER BY id", (original,)).fetchall()
+    assert linked == [(news_id, original) for news_id, _ in stored]
+    assert db.execute("SELECT text FROM news WHERE id = ?", (original,)).fetchone()[0] == "Full story."
+    plan = db.execute("EXPLAIN QUERY PLAN SELECT id FROM news WHERE title_key = ? AND date BETWEEN ? AND ?",
+                      ("x", "a", "b")).fetchall()
+    assert "news_title_key" in str(plan)  # found through the index, not by reading the outlet's items
 
 
 def test_outbox_holds_one_row_per_event_and_chat_and_claims_each_once(db):

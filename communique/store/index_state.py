@@ -4,7 +4,8 @@ The FTS rows hold terms made by `normalise.index_text`.  When a new version of t
 makes different terms (a better stemmer, a new skeleton rule), rows indexed by the old one no
 longer meet queries made by the new one, and matches are silently missed.  The store keeps a
 fingerprint of the normaliser that built its indexes: the terms it makes of a few fixed
-sentences.  A store whose fingerprint differs is rebuilt from the stored texts.
+sentences.  A store whose fingerprint differs is rebuilt from the stored texts (the folded
+news headlines that find near-duplicates, `store.news.title_key`, too).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 
 from communique.normalise import index_text
 from communique.store.meta import get_meta, set_meta
+from communique.store.news import title_key
 
 log = logging.getLogger("communique.store")
 
@@ -26,6 +28,8 @@ _PROBES = (
     "Сили ППО збили 24 безпілотники над Харківською областю; Генштаб ЗСУ",
     "צה\"ל: מערך ההגנה האווירית יירט 24 כטב\"מים מעל הגליל; בלאוסוב",
     "Russia's Defence Minister Belousov says air defences intercepted 24 drones https://t.me/mod_russia/1",
+    "Кр\u00adым, Бел\u200bгород и \u200fКурск",  # invisible characters inside words
+    "сорока шести дронов, 1 230 солдат; ستة وأربعين طائرة و13 فوق كورسك; п'ять",  # figures as words and groups
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
@@ -49,13 +53,16 @@ def index_is_current(db: Database) -> bool:
 
 
 def reindex(db: Database, progress: Callable[[str, int], None] | None = None) -> tuple[int, int]:
-    """Rebuild both full-text indexes from the stored texts; returns (statements, news items) indexed."""
+    """Rebuild both full-text indexes, and the news headline keys, from the stored texts; returns
+    (statements, news items) indexed."""
     counts = []
     for table, fts, text_sql in (("statements", "statements_fts", "'', text"), ("news", "news_fts", "title, text")):
         db.execute(f"DELETE FROM {fts}")
         done = 0
         for row_id, title, text in db.execute(f"SELECT id, {text_sql} FROM {table} ORDER BY id").fetchall():
             db.execute(f"INSERT INTO {fts} (rowid, terms) VALUES (?, ?)", (row_id, index_text(title, text)))
+            if table == "news":
+                db.execute("UPDATE news SET title_key = ? WHERE id = ?", (title_key(title), row_id))
             done += 1
             if progress and done % PROGRESS_EVERY == 0:
                 progress(table, done)

@@ -201,4 +201,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE feeds ADD COLUMN moved_to TEXT;
         """,
     ),
+    (
+        10,
+        "news: one row per article (outlet + guid, or URL); near-duplicates linked, found by their headline key",
+        """
+        ALTER TABLE news ADD COLUMN title_key TEXT;   -- the folded headline (store.news.title_key)
+        ALTER TABLE news ADD COLUMN duplicate_of INTEGER REFERENCES news(id);  -- the article this one copies
+        CREATE INDEX news_title_key ON news(title_key, date) WHERE title_key IS NOT NULL;
+        CREATE INDEX news_url ON news(url) WHERE url IS NOT NULL;
+        DELETE FROM meta WHERE key = 'index_fingerprint';  -- reindexing fills in the headline keys
+        """,
+    ),
 ]
