@@ -155,6 +155,7 @@ def run_bot(settings: Settings, secrets: Secrets, db_path: str | Path, *, on_sta
     """`communique bot`: serve until SIGINT or SIGTERM; returns the exit status."""
     store = StoreThread(db_path)
     try:
+        store.open()  # a store that cannot be opened stops the start, before the bot says it is serving
         application = build_application(settings, secrets, store, on_startup=on_startup, on_shutdown=on_shutdown,
                                          delivery=delivery)
         asyncio.run(_serve_until_signalled(application))

@@ -29,3 +29,7 @@ class ImportFormatError(CommuniqueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class StoreUnavailable(CommuniqueError):
+    """The SQLite store cannot be opened or written (missing folder, read-only file or folder, not a database)."""

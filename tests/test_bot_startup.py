@@ -123,3 +123,16 @@ async def test_the_token_never_reaches_the_logs(fake_bot_api: FakeBotAPI, db_pat
     assert "will retry" in caplog.text
     assert secret not in caplog.text
     assert not any(secret in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_store_that_cannot_be_opened_stops_the_bot_before_it_serves(
+        fake_bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_bot_api.token)
+    monkeypatch.setenv("TELEGRAM_BOT_API_URL", fake_bot_api.base_url)
+    path = tmp_path / "missing" / "bot.db"
+    assert main(["--config", str(CONFIG), "bot", "--db", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"communique: error: {path}: cannot open the store (the folder {path.parent} does not exist)"]
+    assert "serving" not in caplog.text and fake_bot_api.calls == []

@@ -83,3 +83,19 @@ def test_evaluate_prints_the_metrics_overall_and_by_language_pairs(capsys):
     out = capsys.readouterr().out
     for label in ("recall@1", "recall@5", "MAP@5", "MRR", "same-language", "cross-language", "covered"):
         assert label in out
+
+
+@pytest.mark.parametrize(("where", "problem"), [
+    ("missing/communique.db", "the folder {tmp}/missing does not exist"),
+    ("folder", "it is a folder"),
+    ("garbage.db", "file is not a database"),
+])
+def test_a_store_that_cannot_be_opened_is_one_line_naming_the_path_and_the_problem(capsys, tmp_path, where, problem):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "garbage.db").write_bytes(b"not sqlite " * 200)
+    path = tmp_path / where
+    assert main(["feeds", "--db", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store "
+                                         f"({problem.format(tmp=tmp_path)})"]
+    assert "Traceback" not in captured.out + captured.err
