@@ -23,6 +23,7 @@ from communique.cli import main
 from communique.models import Alert
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread, outbox
+from communique.store.lock import serving
 
 CONFIG = ROOT / "config" / "communique.toml"
 
@@ -136,3 +137,34 @@ def test_a_store_that_cannot_be_opened_stops_the_bot_before_it_serves(
     assert capsys.readouterr().err.splitlines() == [
         f"communique: error: {path}: cannot open the store (the folder {path.parent} does not exist)"]
     assert "serving" not in caplog.text and fake_bot_api.calls == []
+
+
+def test_a_second_bot_on_the_same_store_says_so_in_one_line_and_exits(
+        fake_bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_bot_api.token)
+    monkeypatch.setenv("TELEGRAM_BOT_API_URL", fake_bot_api.base_url)
+    path = tmp_path / "bot.db"
+    with serving(path):  # the first instance, serving
+        assert main(["--config", str(CONFIG), "bot", "--db", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"communique: error: {path}: another communique process is already serving this store "
+        f"(it holds {path}.lock); stop it first"]
+    assert fake_bot_api.calls == []
+
+
+async def test_another_instance_polling_the_same_token_stops_the_bot_with_one_clear_line(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    conflict = ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                             "instance is running")
+    fake_bot_api.fail_next(1000, conflict, method="getUpdates")  # the other instance keeps polling
+    store = StoreThread(db_path)
+    secrets = Secrets(bot_token=fake_bot_api.token, bot_api_url=fake_bot_api.base_url)
+    try:
+        with pytest.raises(BotUnavailable, match=r"^another process is reading this bot's updates \(Telegram "
+                                                 r"answered 409 Conflict"):
+            await asyncio.wait_for(serve(build_application(settings, secrets, store), asyncio.Event()), 10)
+    finally:
+        store.close()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
