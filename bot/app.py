@@ -17,6 +17,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,13 @@ def build_application(settings: Settings, secrets: Secrets, store: StoreThread, 
         builder = builder.base_url(base).base_file_url(_file_url(base))
     application = builder.build()
     application.bot_data.update({SETTINGS: settings, SECRETS: secrets, STORE: store,
-                                 DELIVERY: Delivery(application.bot, store, delivery)})
+                                 DELIVERY: Delivery(application.bot, store, delivery or delivery_options(settings))})
     register(application)
     return application
+
+
+def delivery_options(settings: Settings) -> DeliveryOptions:
+    return DeliveryOptions(give_up_after=timedelta(hours=settings.give_up_hours))
 
 
 def _file_url(base_url: str) -> str:

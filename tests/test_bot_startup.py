@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from conftest import NOW, ROOT
 from fakebotapi import FakeBotAPI
 from fakebotapi_rules import ApiError
 
-from bot.app import BotUnavailable, build_application, serve
+from bot.app import BotUnavailable, build_application, delivery_options, serve
 from communique.cli import main
 from communique.models import Alert
 from communique.settings import Secrets, Settings
@@ -168,3 +170,8 @@ async def test_another_instance_polling_the_same_token_stops_the_bot_with_one_cl
     finally:
         store.close()
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_how_long_failing_sends_are_retried_comes_from_the_configuration(settings: Settings) -> None:
+    configured = replace(settings, give_up_hours=6)
+    assert delivery_options(configured).give_up_after == timedelta(hours=6)

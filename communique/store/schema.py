@@ -201,4 +201,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE feeds ADD COLUMN moved_to TEXT;
         """,
     ),
+    (
+        10,
+        "delivery: leases of live workers, failures timed from the first, a chat's rows in order",
+        """
+        CREATE TABLE workers (worker TEXT PRIMARY KEY, lease_until TEXT NOT NULL);
+        ALTER TABLE outbox ADD COLUMN failing_since TEXT;
+        CREATE INDEX outbox_chat ON outbox(chat_id, id);
+        """,
+    ),
 ]
