@@ -30,6 +30,8 @@ from bot import redact
 from bot.context import DELIVERY, SECRETS, SETTINGS, STORE
 from bot.delivery import Delivery, DeliveryOptions
 from bot.handlers import menu, register
+from bot.ratelimit import SlidingWindowLimiter
+from bot.reply_limiter import ReplyLimiter
 from communique.errors import CommuniqueError
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
@@ -64,9 +66,11 @@ def build_application(settings: Settings, secrets: Secrets, store: StoreThread, 
     if secrets.bot_api_url:
         base = secrets.bot_api_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_url(base))
-    application = builder.build()
+    options = delivery or delivery_options(settings)
+    limiter = SlidingWindowLimiter(options.limits)  # replies and alerts share Telegram's limits
+    application = builder.rate_limiter(ReplyLimiter(limiter)).build()
     application.bot_data.update({SETTINGS: settings, SECRETS: secrets, STORE: store,
-                                 DELIVERY: Delivery(application.bot, store, delivery or delivery_options(settings))})
+                                 DELIVERY: Delivery(application.bot, store, options, limiter=limiter)})
     register(application)
     return application
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,10 +42,10 @@ from typing import Any
 
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import outbox_state
-from bot.ratelimit import Limits, SlidingWindowLimiter
+from bot.ratelimit import Limits, SlidingWindowLimiter, retry_seconds
+from bot.reply_limiter import ADMITTED
 from communique.messages import CAPTION_LIMIT, MESSAGE_LIMIT, excerpt, length, split_blocks, strip_tags
 from communique.process import identity
 from communique.store import StoreThread, outbox, workers
@@ -74,10 +73,12 @@ class Delivery:
     """One worker delivering the outbox through `bot`; `start()` it, `stop()` it."""
 
     def __init__(self, bot: Bot, store: StoreThread, options: DeliveryOptions | None = None, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 limiter: SlidingWindowLimiter | None = None) -> None:
+        """`limiter`: the one the bot's command replies go through (`bot.reply_limiter`), if they do."""
         self.bot, self.store, self.clock = bot, store, clock
         self.options = options or DeliveryOptions()
-        self.limiter = SlidingWindowLimiter(self.options.limits)
+        self.limiter = limiter or SlidingWindowLimiter(self.options.limits)
         self._queues: dict[int, deque[dict[str, Any]]] = {}
         self._drains: dict[int, asyncio.Task[None]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -174,6 +175,7 @@ class Delivery:
         self._settled.set()
 
     async def _deliver(self, row: dict[str, Any]) -> None:
+        ADMITTED.set(True)  # this task's requests wait for the limiter themselves (`_admit`)
         try:
             await self._attempt(row)
         except Exception as exc:
@@ -312,10 +314,3 @@ class Delivery:
             return await send(chat_id)
         finally:
             self._requests.release()
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """`retry_after` in seconds, whether PTB gives an int or (opting in to v23 behaviour) a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
