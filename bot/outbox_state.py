@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from communique import alert_coverage
 from communique.process import is_dead_here
 from communique.store import outbox, workers
 from communique.store.subscribers import deactivate
@@ -18,9 +19,12 @@ from communique.store.subscribers import deactivate
 
 def claim(db: Database, worker: str, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Claim due rows, first taking back at once the claims of dead processes of this host (a restart
-    after kill -9), whose leases have not run out yet."""
+    after kill -9), whose leases have not run out yet.  Alerts get their coverage as it is now."""
     workers.forget(db, [w for w in workers.claim_holders(db, besides=worker) if is_dead_here(w)])
-    return outbox.claim(db, worker, now=now, limit=limit)
+    rows = outbox.claim(db, worker, now=now, limit=limit)
+    for row in rows:
+        row["text"] = alert_coverage.complete(db, row["text"])
+    return rows
 
 
 def save_progress(db: Database, row_id: int, message_ids: list[int]) -> None:

@@ -99,15 +99,3 @@ def sent_recipients(db: Database, dedupe_key: str, *, queued: bool = True) -> li
     states = "('pending', 'sending', 'sent')" if queued else "('sending', 'sent')"
     return [row[0] for row in db.execute(f"SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state IN {states}",
                                          (dedupe_key,)).fetchall()]
-
-
-def waiting_recipients(db: Database, dedupe_key: str) -> list[int]:
-    """Chats whose copy of an event is queued and not yet claimed for sending."""
-    return [row[0] for row in db.execute("SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
-                                         (dedupe_key,)).fetchall()]
-
-
-def rewrite_pending(db: Database, dedupe_key: str, chat_id: int, text: str) -> bool:
-    """Replace the text of a message not yet claimed for sending; False if it is already on its way."""
-    return db.execute("UPDATE outbox SET text = ? WHERE dedupe_key = ? AND chat_id = ? AND state = 'pending'",
-                      (text, dedupe_key, chat_id)).rowcount > 0
