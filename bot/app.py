@@ -17,21 +17,25 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from telegram import BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot import redact
 from bot.context import DELIVERY, SECRETS, SETTINGS, STORE
 from bot.delivery import Delivery, DeliveryOptions
 from bot.handlers import menu, register
+from bot.ratelimit import SlidingWindowLimiter
+from bot.reply_limiter import ReplyLimiter
 from communique.errors import CommuniqueError
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
+from communique.store.lock import serving
 
 log = logging.getLogger("communique.bot")
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -62,11 +66,17 @@ def build_application(settings: Settings, secrets: Secrets, store: StoreThread, 
     if secrets.bot_api_url:
         base = secrets.bot_api_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(_file_url(base))
-    application = builder.build()
+    options = delivery or delivery_options(settings)
+    limiter = SlidingWindowLimiter(options.limits)  # replies and alerts share Telegram's limits
+    application = builder.rate_limiter(ReplyLimiter(limiter)).build()
     application.bot_data.update({SETTINGS: settings, SECRETS: secrets, STORE: store,
-                                 DELIVERY: Delivery(application.bot, store, delivery)})
+                                 DELIVERY: Delivery(application.bot, store, options, limiter=limiter)})
     register(application)
     return application
+
+
+def delivery_options(settings: Settings) -> DeliveryOptions:
+    return DeliveryOptions(give_up_after=timedelta(hours=settings.give_up_hours))
 
 
 def _file_url(base_url: str) -> str:
@@ -121,21 +131,42 @@ async def serve(application: App, stop: asyncio.Event) -> None:
     except TelegramError as exc:
         raise BotUnavailable(f"the Bot API server at {_server(application)} refused to start the bot: {exc}") \
             from exc
+    conflict: list[Conflict] = []
+
+    def polling_failed(exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):  # another process is polling with this token
+            conflict.append(exc)
+            stop.set()
+        else:
+            log.error("polling for updates failed; retrying", exc_info=exc)
+
     try:
         if application.post_init:
             await application.post_init(application)
         assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=polling_failed)
         await application.start()
         log.info("bot @%s is serving", application.bot.username)
         await stop.wait()
     finally:
-        await _shut_down(application)
+        await _shut_down(application, quiet_updater=bool(conflict))
+    if conflict:
+        raise BotUnavailable("another process is reading this bot's updates (Telegram answered 409 Conflict: "
+                             "only one bot instance may run per token); stopped")
 
 
-async def _shut_down(application: App) -> None:
+async def _shut_down(application: App, *, quiet_updater: bool = False) -> None:
+    """Stop in PTB's order.  With `quiet_updater` (another instance holds getUpdates), the updater's last
+    getUpdates, which marks updates read, fails the same way; that is the other instance's job, not an error."""
     if application.updater is not None and application.updater.running:
-        await application.updater.stop()
+        updater_log = logging.getLogger("telegram.ext.Updater")
+        level = updater_log.level
+        if quiet_updater:
+            updater_log.setLevel(logging.CRITICAL)
+        try:
+            await application.updater.stop()
+        finally:
+            updater_log.setLevel(level)
     if application.running:
         await application.stop()
     if application.post_stop:
@@ -155,9 +186,11 @@ def run_bot(settings: Settings, secrets: Secrets, db_path: str | Path, *, on_sta
     """`communique bot`: serve until SIGINT or SIGTERM; returns the exit status."""
     store = StoreThread(db_path)
     try:
-        application = build_application(settings, secrets, store, on_startup=on_startup, on_shutdown=on_shutdown,
-                                         delivery=delivery)
-        asyncio.run(_serve_until_signalled(application))
+        store.open()  # a store that cannot be opened stops the start, before the bot says it is serving
+        with serving(db_path):
+            application = build_application(settings, secrets, store, on_startup=on_startup,
+                                             on_shutdown=on_shutdown, delivery=delivery)
+            asyncio.run(_serve_until_signalled(application))
     finally:
         store.close()
     return 0

@@ -14,23 +14,26 @@ What happens to a row on each answer:
 - a row with a `photo` (a digest chart): the photo captioned with the text when it fits a caption
   (1024), else the photo captioned with the text's first line, then the text;
 - HTML Telegram cannot parse: sent again as plain text;
-- network failure or timeout: back to `pending` with a growing delay, `failed` after `max_attempts`;
+- network failure or timeout: back to `pending` with a growing delay, counted in `attempts`; `failed`
+  when sends have failed for `give_up_after` (a day).  Waiting for a rate limit or a 429 is no failure:
+  however often a row is put back to wait, a transient error does not make it give up;
 - any other 400: `failed`, with Telegram's words in `error` (logged; never silently dropped).
 
 Exactly once: a row sent in parts records the parts already sent, so a retry sends only the
 rest.  Stopping the loop (cancelling it) lets requests already on the wire finish and be
-marked; rows claimed but not started stay `sending` and are taken over by any worker after
-`stale_after` (or given back at once by `stop()`).  Only a hard kill between Telegram's answer
-and the store's commit (milliseconds) can leave a sent row to be sent again after `stale_after`.
+marked; `stop()` gives the rows claimed but not started back at once.  A worker holds a lease
+in the store, renewed while it runs: the claims of a worker whose lease has run out (`lease`
+seconds after it died) are taken over by any other, and those of a dead process of the same
+host at once, by the next claim (a restart after kill -9).  A chat's later rows wait while an
+earlier one is held, so each chat gets its messages in order across restarts.  Only a hard
+kill between Telegram's answer and the store's commit (milliseconds) can send a row twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import os
-import socket
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,32 +42,30 @@ from typing import Any
 
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import outbox_state
-from bot.ratelimit import Limits, SlidingWindowLimiter
+from bot.ratelimit import Limits, SlidingWindowLimiter, retry_seconds
+from bot.reply_limiter import ADMITTED
 from communique.messages import CAPTION_LIMIT, MESSAGE_LIMIT, excerpt, length, split_blocks, strip_tags
-from communique.store import StoreThread, outbox
+from communique.process import identity
+from communique.store import StoreThread, outbox, workers
 from communique.store.subscribers import migrate_chat
+from communique.store.timefmt import from_db
 
 log = logging.getLogger("communique.delivery")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def default_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @dataclass(frozen=True, slots=True)
 class DeliveryOptions:
-    worker: str = field(default_factory=default_worker)
+    worker: str = field(default_factory=identity)
     limits: Limits = field(default_factory=Limits)
     concurrency: int = 8  # requests in flight at once (30/s at up to ~250 ms a request)
     backlog: int = 60  # rows claimed and not yet settled (about two seconds of sending)
     poll_interval: float = 0.5  # seconds between looks at an empty outbox
-    stale_after: timedelta = timedelta(minutes=5)
+    lease: float = 30.0  # seconds a worker's claims stay its own without renewal (renewed every third of it)
     defer_after: float = 5.0  # a chat that cannot take a message within this long is retried later
-    max_attempts: int = 12
+    give_up_after: timedelta = timedelta(days=1)  # sends failing for this long: the row is marked failed
     retry_backoff: float = 2.0  # seconds before the first retry after a network error; doubles each time
 
 
@@ -72,10 +73,12 @@ class Delivery:
     """One worker delivering the outbox through `bot`; `start()` it, `stop()` it."""
 
     def __init__(self, bot: Bot, store: StoreThread, options: DeliveryOptions | None = None, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 limiter: SlidingWindowLimiter | None = None) -> None:
+        """`limiter`: the one the bot's command replies go through (`bot.reply_limiter`), if they do."""
         self.bot, self.store, self.clock = bot, store, clock
         self.options = options or DeliveryOptions()
-        self.limiter = SlidingWindowLimiter(self.options.limits)
+        self.limiter = limiter or SlidingWindowLimiter(self.options.limits)
         self._queues: dict[int, deque[dict[str, Any]]] = {}
         self._drains: dict[int, asyncio.Task[None]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -96,8 +99,10 @@ class Delivery:
             await asyncio.gather(self._task, return_exceptions=True)
         await asyncio.gather(*self._drains.values(), *self._in_flight, return_exceptions=True)
         await self.store.run(outbox.release, self.options.worker)
+        await self.store.run(workers.retire, self.options.worker)
 
     async def run(self) -> None:
+        lease = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
         try:
             while True:
                 room = self.options.backlog - self._held
@@ -105,21 +110,26 @@ class Delivery:
                     self._settled.clear()
                     await self._settled.wait()
                     continue
-                rows = await self.store.run(outbox.claim, self.options.worker, now=self.clock(), limit=room,
-                                            stale_after=self.options.stale_after)
+                rows = await self.store.run(outbox_state.claim, self.options.worker, now=self.clock(), limit=room)
                 await self._dispatch(rows)
                 if len(rows) < room:
                     await asyncio.sleep(self.options.poll_interval)
         finally:
+            lease.cancel()
             for drain in list(self._drains.values()):
                 drain.cancel()
 
+    async def _keep_lease(self) -> None:
+        """Renew this worker's lease while the loop runs: its claims are its own only while it lives."""
+        while True:
+            until = self.clock() + timedelta(seconds=self.options.lease)
+            await self.store.run(workers.renew, self.options.worker, until)
+            await asyncio.sleep(self.options.lease / 3)
+
     async def _dispatch(self, rows: list[dict[str, Any]]) -> None:
-        resumed = [row["id"] for row in rows if row["attempts"] > 1]
-        done = await self.store.run(outbox_state.progress, resumed) if resumed else {}
         overflow = []
         for row in rows:
-            row["sent_ids"] = done.get(row["id"], [])
+            row["sent_ids"] = json.loads(row["message_ids"]) if row["message_ids"] else []
             self._held += 1
             queue = self._queues.setdefault(row["chat_id"], deque())
             if len(queue) >= self._per_chat:
@@ -165,6 +175,7 @@ class Delivery:
         self._settled.set()
 
     async def _deliver(self, row: dict[str, Any]) -> None:
+        ADMITTED.set(True)  # this task's requests wait for the limiter themselves (`_admit`)
         try:
             await self._attempt(row)
         except Exception as exc:
@@ -206,20 +217,32 @@ class Delivery:
             return
 
     async def _retry_or_fail(self, chat_id: int, row: dict[str, Any], error: str) -> None:
-        if row["attempts"] >= self.options.max_attempts:
-            log.error("outbox row %s failed %s times, giving up: %s", row["id"], row["attempts"], error)
+        """A send failed: retried with a growing delay, until sends have failed for `give_up_after`."""
+        now = self.clock()
+        since = from_db(row["failing_since"]) or now
+        if now - since >= self.options.give_up_after:
+            log.error("outbox row %s: sends have failed since %s (%s times), giving up: %s", row["id"],
+                      row["failing_since"], row["attempts"] + 1, error)
             await self.store.run(outbox_state.mark_failed, row["id"], error)
             return
-        await self._retry_later(chat_id, row, min(300.0, self.options.retry_backoff * 2.0 ** (row["attempts"] - 1)),
-                                error)
+        delay = min(300.0, self.options.retry_backoff * 2.0 ** row["attempts"])
+        await self._retry_later(chat_id, row, delay, error, failed=True)
 
-    async def _retry_later(self, chat_id: int, row: dict[str, Any], seconds: float, error: str) -> None:
-        """Back to the queue for `seconds`, with the chat's rows queued behind it, so that they keep their order."""
+    async def _retry_later(self, chat_id: int, row: dict[str, Any], seconds: float, error: str, *,
+                           failed: bool = False) -> None:
+        """Back to the queue for `seconds`, with the chat's rows queued behind it, so that they keep their order;
+        a `failed` send is counted against the row."""
         queue = self._queues.get(chat_id, deque())
         behind = list(queue)
         queue.clear()
-        not_before = self.clock() + timedelta(seconds=seconds)
-        await self.store.run(outbox_state.defer, [row["id"], *(r["id"] for r in behind)], not_before, error)
+        now = self.clock()
+        not_before = now + timedelta(seconds=seconds)
+        waiting = [r["id"] for r in behind]
+        if failed:
+            await self.store.run(outbox.failed_attempt, row["id"], not_before, error, now=now)
+        else:
+            waiting.insert(0, row["id"])
+        await self.store.run(outbox_state.defer, waiting, not_before, error)
         self._release(len(behind))
 
     async def _chat_gone(self, chat_id: int, row: dict[str, Any], error: str) -> None:
@@ -291,10 +314,3 @@ class Delivery:
             return await send(chat_id)
         finally:
             self._requests.release()
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """`retry_after` in seconds, whether PTB gives an int or (opting in to v23 behaviour) a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

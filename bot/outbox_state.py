@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
-from communique.store import outbox
+from communique import alert_coverage
+from communique.process import is_dead_here
+from communique.store import outbox, workers
 from communique.store.subscribers import deactivate
 
 
-def progress(db: Database, row_ids: list[int]) -> dict[int, list[int]]:
-    """Message ids already sent for rows that were interrupted part-way (a photo and/or split text)."""
-    if not row_ids:
-        return {}
-    marks = ",".join("?" * len(row_ids))
-    rows = db.execute(f"SELECT id, message_ids FROM outbox WHERE id IN ({marks}) AND message_ids IS NOT NULL",
-                      row_ids).fetchall()
-    return {row_id: json.loads(ids) for row_id, ids in rows}
+def claim(db: Database, worker: str, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Claim due rows, first taking back at once the claims of dead processes of this host (a restart
+    after kill -9), whose leases have not run out yet.  Alerts get their coverage as it is now."""
+    workers.forget(db, [w for w in workers.claim_holders(db, besides=worker) if is_dead_here(w)])
+    rows = outbox.claim(db, worker, now=now, limit=limit)
+    for row in rows:
+        row["text"] = alert_coverage.complete(db, row["text"])
+    return rows
 
 
 def save_progress(db: Database, row_id: int, message_ids: list[int]) -> None:
@@ -30,7 +33,8 @@ def save_progress(db: Database, row_id: int, message_ids: list[int]) -> None:
 
 
 def mark_failed(db: Database, row_id: int, error: str) -> None:
-    """Telegram refused the message for good (a 400 we cannot fix); kept with its error for the admin."""
+    """Telegram refused the message for good (a 400 we cannot fix), or sends failed for too long; kept with
+    its error for the admin."""
     db.execute("UPDATE outbox SET state = 'failed', error = ? WHERE id = ?", (error, row_id))
 
 
@@ -42,6 +46,6 @@ def chat_gone(db: Database, chat_id: int, row_ids: list[int], error: str) -> Non
 
 
 def defer(db: Database, row_ids: list[int], not_before: datetime, reason: str) -> None:
-    """Give rows back to the queue until `not_before` (rate limits, 429, transient errors)."""
+    """Give rows back to the queue until `not_before` (rate limits, 429): waiting is not a failure."""
     for row_id in row_ids:
         outbox.retry_later(db, row_id, not_before, reason)

@@ -14,15 +14,24 @@ should not wait.
 
 Send times are recorded when a send is admitted, on the event loop's clock; a check and the
 record happen without an `await` in between, so concurrent tasks never overbook a window.
+
+Command replies and alerts share one limiter (`bot.reply_limiter` puts the bot's own requests
+through it).  A reply is `urgent`, someone is waiting for it: while an urgent send could go
+now, no other send takes the next slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+import warnings
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from telegram.error import RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,7 @@ class SlidingWindowLimiter:
         # Per chat, only the most recent `count` sends of a window decide the next one: short deques.
         self._chats: dict[int, deque[float]] = {}
         self._paused_until: dict[int | None, float] = {}
+        self._urgent: Counter[int] = Counter()  # chats with an urgent send waiting
         self._recorded = 0
 
     def chat_delay(self, chat_id: int) -> float:
@@ -83,9 +93,12 @@ class SlidingWindowLimiter:
         paced = self._next_slot - now if self._next_slot is not None else 0.0
         return max(paced, self._paused_until.get(None, now) - now, self.chat_delay(chat_id))
 
-    def try_acquire(self, chat_id: int) -> bool:
-        """Record a send to `chat_id` now if every limit admits it."""
+    def try_acquire(self, chat_id: int, *, urgent: bool = False) -> bool:
+        """Record a send to `chat_id` now if every limit admits it, and (unless `urgent`) no urgent send
+        waiting could take the slot."""
         if self.delay(chat_id) > 0:
+            return False
+        if not urgent and any(self.chat_delay(chat) <= 0 for chat in self._urgent):
             return False
         now = self.clock()
         self._next_slot = self._pace(now)
@@ -95,20 +108,31 @@ class SlidingWindowLimiter:
             self._forget_idle(now)
         return True
 
+    def _spacing(self) -> float:
+        return self.limits.overall_window * (1 + self.limits.margin) / self.limits.overall
+
     def _pace(self, now: float) -> float:
         """The next slot: one spacing after this send's slot.  A send that woke a little late (the event
         loop's timers overshoot by a millisecond or so) keeps to the schedule rather than pushing every
         later send back; late by more than half the margin, the schedule starts again from now."""
         window = self.limits.overall_window
-        spacing = window * (1 + self.limits.margin) / self.limits.overall
         if self._next_slot is not None and now - self._next_slot <= window * self.limits.margin / 2:
-            return self._next_slot + spacing
-        return now + spacing
+            return self._next_slot + self._spacing()
+        return now + self._spacing()
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a send to `chat_id` is admitted, and record it."""
-        while not self.try_acquire(chat_id):
-            await asyncio.sleep(self.delay(chat_id))
+    async def acquire(self, chat_id: int, *, urgent: bool = False) -> None:
+        """Wait until a send to `chat_id` is admitted, and record it; an `urgent` one goes before the others."""
+        if urgent:
+            self._urgent[chat_id] += 1
+        try:
+            while not self.try_acquire(chat_id, urgent=urgent):
+                # Held back only by an urgent send: wait for it to take its slot.
+                await asyncio.sleep(self.delay(chat_id) or self._spacing() / 2)
+        finally:
+            if urgent:
+                self._urgent[chat_id] -= 1
+                if not self._urgent[chat_id]:
+                    del self._urgent[chat_id]
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 with retry_after: nothing goes out for `seconds`, to this chat or any other."""
@@ -124,3 +148,11 @@ class SlidingWindowLimiter:
                 del self._chats[chat]
         for key in [key for key, until in self._paused_until.items() if until < now]:
             del self._paused_until[key]
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """`retry_after` in seconds, whether PTB gives an int or (opting in to v23 behaviour) a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from communique import alert_coverage
 from communique.digest import build_digest, render_digest
 from communique.errors import ConfigError
 from communique.importing import import_file
@@ -81,7 +82,7 @@ def _run(db: Database, out: TextIO, settings: Settings, samples: Path, now: date
         rows = list(db.query("SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", [chat_id]))
         print(f"\n{'=' * 72}\n{name} (chat {chat_id}): {len(rows)} alert(s)\n{'=' * 72}", file=out)
         for row in rows:
-            print(f"\n{to_terminal(row['text'])}\n{'-' * 40}", file=out)
+            print(f"\n{to_terminal(alert_coverage.complete(db, row['text']))}\n{'-' * 40}", file=out)
         sub = db.execute("SELECT timezone FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
         digest = build_digest(db, chat_id, start=now - timedelta(days=3), end=now, settings=settings)
         print(f"\n--- daily digest for {name} ---", file=out)

@@ -33,3 +33,8 @@ class ImportFormatError(CommuniqueError):
 
 class UsageError(CommuniqueError):
     """A command was given options that do not go together."""
+
+
+
+class StoreUnavailable(CommuniqueError):
+    """The SQLite store cannot be opened or written (missing folder, read-only file or folder, not a database)."""

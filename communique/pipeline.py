@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from communique import render
+from communique import alert_coverage, render
 from communique.audience import reasons_by_chat, statement_stems
 from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
 from communique.models import Alert, Candidate, NewsItem, Statement
@@ -134,9 +134,10 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
                    now: datetime, notify: bool = True) -> tuple[list[tuple[int, int]], int]:
     """Save the (statement, news item) pairs whose candidate is above the threshold.
 
-    An alert of the statement still waiting in the outbox is rewritten with its coverage as it now
-    is; a statement's first report is followed up to the chats whose alert is already on its way
-    and who asked for coverage follow-ups.  Returns the pairs newly saved and the follow-ups queued.
+    An alert of the statement still waiting in the outbox needs nothing: it shows the coverage as it
+    is when it is sent (`communique.alert_coverage`).  A statement's first report is followed up to
+    the chats whose alert is already on its way and who asked for coverage follow-ups.  Returns the
+    pairs newly saved and the follow-ups queued.
     """
     saved, followups = [], 0
     for statement_id, news_id, candidate in pairs:
@@ -145,8 +146,6 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
         first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (statement_id,)).fetchone()
         if match_store.save_match(db, statement_id, news_id, candidate.score, candidate.method, now=now):
             saved.append((statement_id, news_id))
-            if notify:
-                _rewrite_waiting_alerts(db, statement_id, settings=settings)
             if first and notify:
                 followups += _coverage_follow_up(db, statement_id, news_id, settings=settings, now=now)
     return saved, followups
@@ -178,25 +177,12 @@ def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: date
                for chat_id, text in texts)
 
 
-def _rewrite_waiting_alerts(db: Database, statement_id: int, *, settings: Settings) -> int:
-    """Render again the statement's alerts not yet claimed for sending (new coverage); how many were."""
-    row = get_statement(db, statement_id)
-    assert row is not None
-    waiting = set(outbox.waiting_recipients(db, f"alert:{statement_key(row)}"))
-    if not waiting:
-        return 0
-    key, texts = _alert_texts(db, statement_id, settings=settings, only=waiting)
-    return sum(outbox.rewrite_pending(db, key, chat_id, text) for chat_id, text in texts)
-
-
-def _alert_texts(db: Database, statement_id: int, *, settings: Settings,
-                 only: set[int] | None = None) -> tuple[str, list[tuple[int, str]]]:
-    """The alert's outbox key, and its text for each chat it concerns (see `_alert_new`), or for those
-    of them in `only`."""
+def _alert_texts(db: Database, statement_id: int, *, settings: Settings) -> tuple[str, list[tuple[int, str]]]:
+    """The alert's outbox key, and its text for each chat it concerns (see `_alert_new`)."""
     row = get_statement(db, statement_id)
     assert row is not None
     key = f"alert:{statement_key(row)}"
-    subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db) if only is None or s.chat_id in only]
+    subs = [(s.chat_id, s.kind, s.value) for s in active_subscriptions(db)]
     if not subs:
         return key, []
     topics = {t.name: t.keywords for t in settings.topics}
@@ -209,13 +195,20 @@ def _alert_texts(db: Database, statement_id: int, *, settings: Settings,
     if first is not None:
         had_it = set(outbox.sent_recipients(db, f"alert:{statement_key(first)}"))
         ids.append(first["id"])
-    coverage = match_store.coverage(db, ids)
-    news = list({n["news_id"]: n for n in coverage[statement_id] + coverage.get(first_id or 0, [])}.values())
+    coverage = alert_coverage.placeholder(ids)  # filled in when sent, with the reports found meanwhile
     title = channel_title(db, row["channel"], settings)
     first_posted = (channel_title(db, first["channel"], settings), first) if first is not None else None
-    return key, [(chat_id, render.alert_text(row, title, news, reasons, _tz(db, chat_id, settings),
-                                             first_posted=first_posted))
-                 for chat_id, reasons in audience.items() if chat_id not in had_it]
+    texts: dict[tuple[str, tuple[str, ...]], str] = {}  # many chats share a time zone and their reasons
+    result = []
+    for chat_id, reasons in audience.items():
+        if chat_id in had_it:
+            continue
+        tz = _tz(db, chat_id, settings)
+        if (tz.key, tuple(reasons)) not in texts:
+            texts[(tz.key, tuple(reasons))] = render.alert_text(row, title, coverage, reasons, tz,
+                                                                first_posted=first_posted)
+        result.append((chat_id, texts[(tz.key, tuple(reasons))]))
+    return key, result
 
 
 def _recipients(db: Database, row: dict, setting: str, *, queued: bool = True) -> list[int]:

@@ -11,6 +11,7 @@ from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_
 from communique.store.timefmt import from_db
 
 MAX_NEWS_LINES = 8
+COVERAGE_ROOM = 1600  # characters an alert keeps for a coverage block filled in when it is sent
 NOT_YET_REPORTED = "No tracked outlet has reported this yet."
 
 
@@ -40,7 +41,7 @@ def news_line(item: Mapping[str, Any]) -> str:
     return f"• <b>{esc(item['source'])}</b>{lang}{', ' + esc(when) if when else ''}: {link(item.get('url'), title)}"
 
 
-def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
+def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES) -> str:
     """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
     if not news:
         return f"<i>{NOT_YET_REPORTED}</i>"
@@ -49,20 +50,22 @@ def coverage_block(news: Sequence[Mapping[str, Any]]) -> str:
     head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}{items}:</b>"
     stories = group_near_duplicates((i, n.get("title") or n.get("text") or "") for i, n in enumerate(news))
     lines = []
-    for first, *copies in stories[:MAX_NEWS_LINES]:
+    for first, *copies in stories[:max_lines]:
         also = ", ".join(link(news[i].get("url"), news[i]["source"]) for i in copies)
         lines.append(news_line(news[first]) + (f" · also {also}" if also else ""))
-    if len(stories) > MAX_NEWS_LINES:
-        lines.append(f"… and {len(stories) - MAX_NEWS_LINES} more")
+    if len(stories) > max_lines:
+        lines.append(f"… and {len(stories) - max_lines} more")
     return "\n".join([head, *lines])
 
 
-def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[Mapping[str, Any]],
+def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[Mapping[str, Any]] | str,
                reasons: Sequence[str], tz: tzinfo, *,
                first_posted: tuple[str, Mapping[str, Any]] | None = None) -> str:
     """A new statement: who said it, when, an excerpt, the source link, and who has reported it.
 
     `first_posted` names the channel and statement this one reposts, shown as a second source.
+    `news` may be a placeholder (`communique.alert_coverage`) that `with_coverage` replaces when the
+    alert is sent; the excerpt then leaves room for the coverage block.
     """
     header = f"🔔 <b>{esc(channel_title)}</b> · {esc(local_time(statement['date'], tz))}"
     source = link(statement.get("url"), "Source post")
@@ -71,8 +74,10 @@ def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[
         source += (f"\nFirst posted by <b>{esc(first_title)}</b> · {esc(local_time(first['date'], tz))}: "
                    f"{link(first.get('url'), 'post')}")
     why = f"<i>You follow: {esc(', '.join(_reason_label(r) for r in reasons))}</i>" if reasons else ""
-    extras = [b for b in (source, coverage_block(news), why) if b]
-    fixed = length(header) + sum(length(b) + 2 for b in extras) + 40
+    coverage = news if isinstance(news, str) else coverage_block(news)
+    extras = [b for b in (source, coverage, why) if b]
+    room = COVERAGE_ROOM - length(coverage) if isinstance(news, str) else 0
+    fixed = length(header) + sum(length(b) + 2 for b in extras) + room + 40
     body = excerpt(statement.get("text") or "", max(200, min(1500, MESSAGE_LIMIT - fixed)))
     media = f"[{statement['media']}] " if statement.get("media") else ""
     quote = f"<blockquote>{esc(media)}{esc(body)}</blockquote>" if body or media else ""
@@ -95,6 +100,16 @@ def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mappin
     header = f"📰 <b>Now reported</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
     return _fit("\n".join([header, esc(excerpt(statement.get("text") or "", 300)), news_line(item),
                            link(statement.get("url"), "Source post")]))
+
+
+def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]]) -> str:
+    """An alert rendered with a coverage placeholder, completed with the coverage as it is now; fewer
+    lines if an unusually long block would not fit."""
+    for lines in range(MAX_NEWS_LINES, -1, -1):
+        done = text.replace(placeholder, coverage_block(news, lines))
+        if length(done) <= MESSAGE_LIMIT:
+            return done
+    return _fit(done)
 
 
 def _reason_label(reason: str) -> str:

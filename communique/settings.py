@@ -71,6 +71,7 @@ class Settings:
     session_path: str = "communique.session"
     match_window_hours: float = 72.0
     embeddings: str = "off"
+    give_up_hours: float = 24.0
     source_path: Path | None = field(default=None, compare=False)
 
     def channel(self, key: str) -> ChannelConfig | None:
@@ -189,7 +190,7 @@ def _unique(source: str, section: str, keys: list[str]) -> None:
 def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Settings:
     """Validate a parsed TOML document into Settings."""
     top = _Fields(source, "", dict(data))
-    top.unknown({"admins", "channel", "feed", "topic", "digest", "monitor", "matching"})
+    top.unknown({"admins", "channel", "feed", "topic", "digest", "monitor", "matching", "delivery"})
     admins = top.get("admins", list, [])
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
         top.fail("admins", "must be a list of numeric Telegram user ids")
@@ -210,6 +211,11 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     embeddings = matching.get("embeddings", str, "off")
     if embeddings not in ("off", *EMBEDDERS):
         matching.fail("embeddings", f"must be \"off\" or one of {', '.join(EMBEDDERS)} (got {embeddings!r})")
+    delivery = _Fields(source, "delivery", top.get("delivery", dict, {}))
+    delivery.unknown({"give_up_hours"})
+    give_up_hours = float(delivery.get("give_up_hours", (int, float), 24.0))
+    if give_up_hours <= 0:
+        delivery.fail("give_up_hours", f"must be more than 0 (got {give_up_hours:g})")
     channels = tuple(_channel(source, i, t) for i, t in enumerate(top.get("channel", list, [])))
     _unique(source, "channel", [c.key for c in channels])
     feeds = tuple(_feed(source, i, t) for i, t in enumerate(top.get("feed", list, [])))
@@ -231,6 +237,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
         session_path=monitor.get("session", str, "communique.session"),
         match_window_hours=float(matching.get("window_hours", (int, float), 72.0)),
         embeddings=embeddings,
+        give_up_hours=give_up_hours,
     )
 
 

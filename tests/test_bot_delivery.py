@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot_harness import FAST
-from conftest import NOW
+from conftest import NOW, ROOT
 from fakebotapi import FakeBotAPI, RateLimits
 from fakebotapi_rules import ApiError
 from telegram import Bot
@@ -21,8 +24,9 @@ from communique.messages import MESSAGE_LIMIT, length
 from communique.models import Alert, Statement
 from communique.pipeline import ingest_statement
 from communique.settings import Settings
-from communique.store import StoreThread, open_db, outbox, transaction
+from communique.store import StoreThread, open_db, outbox, transaction, workers
 from communique.store.subscribers import ensure_subscriber, subscribe
+from communique.store.timefmt import from_db
 
 POST = Statement("mod_russia", "51234", "Средствами ПВО перехвачены 24 беспилотника над Белгородской областью.",
                  date=NOW - timedelta(minutes=3), message_id=51234, source="telethon")
@@ -101,27 +105,105 @@ async def test_one_alert_reaches_two_thousand_chats_once_within_the_limits_throu
     assert inactive == blocked
 
 
-async def test_killed_mid_way_and_restarted_every_chat_still_gets_it_once(
+async def test_a_worker_that_died_elsewhere_has_its_claims_taken_over_when_its_lease_runs_out(
         fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, store: StoreThread) -> None:
     chats = [20_000 + i for i in range(300)]
     alert_everyone(db_path, chats, settings)
-    options = {"limits": Limits(overall=100), "poll_interval": 0.05, "concurrency": 4}
+    options = {"limits": Limits(overall=100), "poll_interval": 0.05, "concurrency": 4, "lease": 1.0}
     async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
-        first = Delivery(bot, store, DeliveryOptions(worker="first", **options))
+        first = Delivery(bot, store, DeliveryOptions(worker="other-host:1:1", **options))
         task = first.start()
         await until(store, lambda db: count_in(db, "sent") >= 100)
-        task.cancel()  # killed: no clean stop, its claimed rows are not given back
+        task.cancel()  # killed: no clean stop, its claimed rows are not given back, its lease is not renewed
         await asyncio.sleep(0.3)  # requests already on the wire finish and are recorded
         orphaned = await store.run(count_in, "sending")
         assert orphaned > 0
-        second = Delivery(bot, store, DeliveryOptions(worker="second", stale_after=timedelta(seconds=1), **options))
+        second = Delivery(bot, store, DeliveryOptions(worker="second", **options))
         second.start()
         await until(store, settled)
         await second.stop()
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
-    taken_over = await store.run(lambda db: db.execute("SELECT count(*) FROM outbox WHERE claimed_by = 'second' "
-                                                       "AND attempts = 2").fetchone()[0])
-    assert taken_over == orphaned
+
+
+KILLED_WORKER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from bot import outbox_state
+from communique.process import identity
+from communique.store import open_db, transaction, workers
+db = open_db(sys.argv[1])
+with transaction(db):
+    now = datetime.now(UTC)
+    workers.renew(db, identity(), now + timedelta(seconds=30))
+    rows = outbox_state.claim(db, identity(), now=now, limit=int(sys.argv[2]))
+print(len(rows), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+async def test_a_restarted_process_takes_back_the_claims_of_its_killed_predecessor_at_once_in_order(
+        fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
+    chats = [21_000 + i for i in range(10)]
+    queue(db_path, *(Alert(f"news:{n}", chat, f"Item {n}") for n in range(3) for chat in chats))
+    predecessor = subprocess.Popen([sys.executable, "-c", KILLED_WORKER, str(db_path), str(len(chats))],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert predecessor.stdout is not None and predecessor.stdout.readline() == f"{len(chats)}\n"
+    predecessor.kill()  # kill -9: its claims stay `sending`, its lease has 30 s to run
+    predecessor.wait()
+    started = time.monotonic()
+    await deliver(fake_bot_api, store)  # as the restarted process: this process's own identity
+    assert time.monotonic() - started < 10
+    for chat in chats:
+        assert fake_bot_api.texts(chat) == ["Item 0", "Item 1", "Item 2"]
+
+
+async def test_a_live_worker_keeps_its_claims_and_its_chats_wait_for_it(
+        fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
+    busy, free = [22_001, 22_002], [22_003, 22_004]
+    queue(db_path, *(Alert(f"news:{n}", chat, f"Item {n}") for n in range(2) for chat in busy + free))
+
+    def other_worker_claims(db: Any) -> list[int]:
+        workers.renew(db, "other-host:7:7", datetime.now(UTC) + timedelta(seconds=30))
+        return [row["chat_id"] for row in outbox.claim(db, "other-host:7:7", now=datetime.now(UTC), limit=2)]
+
+    assert await store.run(other_worker_claims) == busy
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        delivery = Delivery(bot, store, DeliveryOptions(worker="this", limits=FAST, poll_interval=0.05))
+        delivery.start()
+        await until(store, lambda db: count_in(db, "sent") == 4)
+        await asyncio.sleep(0.3)
+        await delivery.stop()
+    assert {chat: fake_bot_api.texts(chat) for chat in busy + free} == {
+        22_001: [], 22_002: [], 22_003: ["Item 0", "Item 1"], 22_004: ["Item 0", "Item 1"]}
+    assert await store.run(count_in, "sending") == 2
+
+
+async def test_a_burst_and_one_transient_error_lose_nothing(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                            store: StoreThread) -> None:
+    queue(db_path, *(Alert(f"news:{n}", READER, f"Item {n}") for n in range(20)))
+    # The store's clock runs 20 times faster, so each row is put back to wait for the chat's limit, and
+    # picked up again, many times in a few seconds (one row a round: `defer_after` is under one send).
+    started = time.monotonic()
+    fast_clock = lambda: datetime.now(UTC) + timedelta(seconds=(time.monotonic() - started) * 19)  # noqa: E731
+
+    async def a_502_late_in_the_burst() -> None:
+        await until(store, lambda db: count_in(db, "sent") >= 15)
+        fake_bot_api.fail_next(1, ApiError(502, "Bad Gateway"), chat_id=READER)
+
+    injector = asyncio.create_task(a_502_late_in_the_burst())
+    options = DeliveryOptions(worker="test", limits=FAST, poll_interval=0.02, defer_after=0.01, retry_backoff=0.1)
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        delivery = Delivery(bot, store, options, clock=fast_clock)
+        delivery.start()
+        await until(store, settled)
+        await delivery.stop()
+    await injector
+    rows = await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
+    assert [c.status for c in fake_bot_api.calls_to("sendMessage", READER)].count(502) == 1
+    assert fake_bot_api.texts(READER) == [f"Item {n}" for n in range(20)]
+    assert {r["state"] for r in rows} == {"sent"}
+    assert sorted(r["attempts"] for r in rows) == [0] * 19 + [1]  # only the real failure counts
 
 
 async def test_two_workers_at_once_never_send_the_same_alert_twice(
@@ -213,15 +295,26 @@ async def test_a_group_upgraded_to_a_supergroup_is_followed(fake_bot_api: FakeBo
     assert follows == [(new, "mod_russia")]
 
 
-async def test_network_failures_are_retried_then_recorded_as_failed_never_dropped(
+async def test_network_failures_are_retried_and_recorded_as_failed_only_after_the_give_up_time(
         fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
     queue(db_path, Alert("alert:x/1", READER, "first"), Alert("alert:x/2", OTHER, "second"))
     fake_bot_api.fail_next(1, ApiError(502, "Bad Gateway"), chat_id=READER)
-    fake_bot_api.fail_next(3, ApiError(502, "Bad Gateway"), chat_id=OTHER)
-    rows = await deliver(fake_bot_api, store, retry_backoff=0.01, max_attempts=3)
+    fake_bot_api.fail_next(1000, ApiError(502, "Bad Gateway"), chat_id=OTHER)
+    started = time.monotonic()
+    fast_clock = lambda: datetime.now(UTC) + timedelta(seconds=(time.monotonic() - started) * 99)  # noqa: E731
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        delivery = Delivery(bot, store, DeliveryOptions(worker="test", limits=FAST, poll_interval=0.02,
+                                                        retry_backoff=1.0, give_up_after=timedelta(minutes=2)),
+                            clock=fast_clock)
+        delivery.start()
+        await until(store, settled)
+        await delivery.stop()
+    rows = await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
     assert fake_bot_api.texts(READER) == ["first"]
-    assert [(r["state"], r["attempts"]) for r in rows] == [("sent", 2), ("failed", 3)]
-    assert rows[1]["error"] == "network: Bad Gateway"
+    assert [(r["state"], r["attempts"]) for r in rows[:1]] == [("sent", 1)]
+    assert rows[1]["state"] == "failed" and rows[1]["error"] == "network: Bad Gateway"
+    retried_for = from_db(rows[1]["not_before"]) - from_db(rows[1]["failing_since"])  # type: ignore[operator]
+    assert rows[1]["attempts"] >= 5 and retried_for >= timedelta(minutes=1)
 
 
 READER, OTHER = 4242, 4343

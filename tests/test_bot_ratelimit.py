@@ -86,3 +86,20 @@ def test_the_margin_widens_every_window_and_scaling_shortens_them() -> None:
     limiter = SlidingWindowLimiter(Limits(margin=0.1).scaled(10), clock)
     assert admitted_at(limiter, clock, [5, 5]) == [0.0, 0.11]
     assert Limits().scaled(10).group_window == 6.0
+
+
+async def test_an_urgent_send_takes_the_next_slot_before_the_sends_already_waiting() -> None:
+    import asyncio
+
+    limiter = SlidingWindowLimiter(Limits(overall=10, overall_window=0.2, margin=0.0))
+    admitted: list[int] = []
+
+    async def send(chat: int, *, urgent: bool = False) -> None:
+        await limiter.acquire(chat, urgent=urgent)
+        admitted.append(chat)
+
+    waiting = [asyncio.create_task(send(chat)) for chat in range(1, 11)]
+    await asyncio.sleep(0.03)  # the first sends went at the pace of one every 20 ms; the others wait
+    await send(99, urgent=True)
+    await asyncio.gather(*waiting)
+    assert admitted.index(99) <= 3 and len(admitted) == 11

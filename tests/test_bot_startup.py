@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,12 @@ from conftest import NOW, ROOT
 from fakebotapi import FakeBotAPI
 from fakebotapi_rules import ApiError
 
-from bot.app import BotUnavailable, build_application, serve
+from bot.app import BotUnavailable, build_application, delivery_options, serve
 from communique.cli import main
 from communique.models import Alert
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread, outbox
+from communique.store.lock import serving
 
 CONFIG = ROOT / "config" / "communique.toml"
 
@@ -123,3 +126,52 @@ async def test_the_token_never_reaches_the_logs(fake_bot_api: FakeBotAPI, db_pat
     assert "will retry" in caplog.text
     assert secret not in caplog.text
     assert not any(secret in (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_store_that_cannot_be_opened_stops_the_bot_before_it_serves(
+        fake_bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_bot_api.token)
+    monkeypatch.setenv("TELEGRAM_BOT_API_URL", fake_bot_api.base_url)
+    path = tmp_path / "missing" / "bot.db"
+    assert main(["--config", str(CONFIG), "bot", "--db", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"communique: error: {path}: cannot open the store (the folder {path.parent} does not exist)"]
+    assert "serving" not in caplog.text and fake_bot_api.calls == []
+
+
+def test_a_second_bot_on_the_same_store_says_so_in_one_line_and_exits(
+        fake_bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_bot_api.token)
+    monkeypatch.setenv("TELEGRAM_BOT_API_URL", fake_bot_api.base_url)
+    path = tmp_path / "bot.db"
+    with serving(path):  # the first instance, serving
+        assert main(["--config", str(CONFIG), "bot", "--db", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"communique: error: {path}: another communique process is already serving this store "
+        f"(it holds {path}.lock); stop it first"]
+    assert fake_bot_api.calls == []
+
+
+async def test_another_instance_polling_the_same_token_stops_the_bot_with_one_clear_line(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    conflict = ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                             "instance is running")
+    fake_bot_api.fail_next(1000, conflict, method="getUpdates")  # the other instance keeps polling
+    store = StoreThread(db_path)
+    secrets = Secrets(bot_token=fake_bot_api.token, bot_api_url=fake_bot_api.base_url)
+    try:
+        with pytest.raises(BotUnavailable, match=r"^another process is reading this bot's updates \(Telegram "
+                                                 r"answered 409 Conflict"):
+            await asyncio.wait_for(serve(build_application(settings, secrets, store), asyncio.Event()), 10)
+    finally:
+        store.close()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_how_long_failing_sends_are_retried_comes_from_the_configuration(settings: Settings) -> None:
+    configured = replace(settings, give_up_hours=6)
+    assert delivery_options(configured).give_up_after == timedelta(hours=6)

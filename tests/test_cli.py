@@ -92,3 +92,20 @@ def test_import_takes_a_language_for_records_without_one_and_refuses_a_bad_code(
     with pytest.raises(SystemExit) as exited:
         main(["import", "--db", str(tmp_path / "c.db"), "--as", "news", "--lang", "russian!", str(news)])
     assert exited.value.code == 2 and "is not a language code" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize(("where", "problem"), [
+    ("missing/communique.db", "the folder {tmp}/missing does not exist"),
+    ("folder", "it is a folder"),
+    ("garbage.db", "file is not a database"),
+])
+def test_a_store_that_cannot_be_opened_is_one_line_naming_the_path_and_the_problem(capsys, tmp_path, where, problem):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "garbage.db").write_bytes(b"not sqlite " * 200)
+    path = tmp_path / where
+    assert main(["feeds", "--db", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store "
+                                         f"({problem.format(tmp=tmp_path)})"]
+    assert "Traceback" not in captured.out + captured.err

@@ -12,6 +12,7 @@ def test_the_shipped_configuration_is_valid(settings):
     assert settings.channel("mod_russia").role == "official"
     assert settings.topic("air-defence") is not None
     assert all(f.url.startswith("https://") for f in settings.feeds)
+    assert settings.give_up_hours == 24
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,7 @@ def test_the_shipped_configuration_is_valid(settings):
         ({"admins": ["alice"]}, "admins: must be a list of numeric Telegram user ids"),
         ({"topic": [{"name": "x"}]}, "topic[0].keywords: is required"),
         ({"chanel": []}, "chanel: unknown field"),
+        ({"delivery": {"give_up_hours": 0}}, "delivery.give_up_hours: must be more than 0 (got 0)"),
         ({"feed": [{"url": "https://x", "outlet": "X"}, {"url": "https://x", "outlet": "Y"}]},
          "feed[1]: 'https://x' is listed twice"),
     ],

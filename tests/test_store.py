@@ -7,7 +7,7 @@ from datetime import timedelta
 from conftest import NOW
 
 from communique.models import Alert, NewsItem, Statement
-from communique.store import migrate, open_db
+from communique.store import migrate, open_db, workers
 from communique.store import outbox as ob
 from communique.store.news import upsert_news
 from communique.store.statements import last_message_id, mark_deleted, upsert_statement, versions
@@ -108,10 +108,11 @@ def test_outbox_holds_one_row_per_event_and_chat_and_claims_each_once(db):
     alert = Alert("alert:mod_russia/1", 42, "<b>hi</b>")
     assert ob.enqueue(db, alert, now=NOW) is True
     assert ob.enqueue(db, alert, now=NOW) is False
+    workers.renew(db, "worker-a", NOW + timedelta(seconds=30))
     first = ob.claim(db, "worker-a", now=NOW)
     assert [r["chat_id"] for r in first] == [42]
-    assert ob.claim(db, "worker-b", now=NOW) == []  # already being sent by worker-a
-    taken_over = ob.claim(db, "worker-b", now=NOW + timedelta(minutes=10))  # worker-a died mid-send
+    assert ob.claim(db, "worker-b", now=NOW) == []  # already being sent by worker-a, alive
+    taken_over = ob.claim(db, "worker-b", now=NOW + timedelta(minutes=1))  # worker-a died: its lease ran out
     assert [r["id"] for r in taken_over] == [first[0]["id"]]
     ob.mark_sent(db, first[0]["id"], [1001], now=NOW)
     assert ob.claim(db, "worker-c", now=NOW + timedelta(hours=1)) == []

@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from communique.errors import StoreUnavailable
 from communique.store.index_state import ensure_current
 from communique.store.schema import MIGRATIONS
 
@@ -27,17 +28,38 @@ def default_path() -> str:
 
 def open_db(path: str | Path, *, check_same_thread: bool = True) -> Database:
     """Open (creating if needed) the store at `path`, bring its schema up to date, and rebuild its
-    full-text indexes if another version of the normaliser built them."""
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread)
-    db = Database(conn)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    migrate(db)
-    with transaction(db):
-        ensure_current(db)
+    full-text indexes if another version of the normaliser built them.
+
+    A store that cannot be opened or written raises `StoreUnavailable`, naming the path and the problem,
+    so that a command stops at once rather than failing later on every use.
+    """
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+        db = Database(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        migrate(db)
+        with transaction(db):
+            ensure_current(db)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise StoreUnavailable(f"{path}: cannot open the store ({_problem(Path(path), exc)})") from exc
     return db
+
+
+def _problem(path: Path, exc: sqlite3.Error) -> str:
+    """What the user can fix, in words: SQLite says "unable to open database file" for several causes."""
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    if path.is_dir():
+        return "it is a folder"
+    if "readonly" in str(exc) or not os.access(path.parent, os.W_OK):
+        return "read-only: the file and its folder must be writable"
+    return str(exc)
 
 
 def schema_version(db: Database) -> int:
@@ -99,11 +121,19 @@ class StoreThread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="communique-store")
         self._db: Database | None = None
 
-    def _call(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    def open(self) -> None:
+        """Open the store now (it is otherwise opened at first use); raises `StoreUnavailable`."""
+        self._executor.submit(self._connection).result()
+
+    def _connection(self) -> Database:
         if self._db is None:
             self._db = open_db(self.path)
-        with transaction(self._db):
-            return fn(self._db, *args, **kwargs)
+        return self._db
+
+    def _call(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        db = self._connection()
+        with transaction(db):
+            return fn(db, *args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         loop = asyncio.get_running_loop()

@@ -8,7 +8,7 @@ moves pending -> sending (claimed by one worker) -> sent, or back to pending wit
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -28,25 +28,37 @@ def enqueue(db: Database, alert: Alert, *, now: datetime) -> bool:
     return cursor.rowcount > 0
 
 
-def claim(db: Database, worker: str, *, now: datetime, limit: int = 50,
-          stale_after: timedelta = timedelta(minutes=5)) -> list[dict[str, Any]]:
+CLAIMED = ("id", "dedupe_key", "chat_id", "kind", "statement_id", "text", "parse_mode", "photo", "attempts",
+           "message_ids", "failing_since")
+
+
+def claim(db: Database, worker: str, *, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
     """Take up to `limit` due rows for `worker`, oldest first.
 
-    Rows another worker claimed more than `stale_after` ago (it died mid-send) are taken over.
-    The UPDATE ... RETURNING runs as one statement, so two processes never claim the same row.
+    Rows claimed by a worker that holds no live lease (`communique.store.workers`: it died mid-send)
+    are taken over.  A row waits while an earlier row of its chat is held by another worker or
+    deferred, so that each chat gets its messages in order.  The UPDATE ... RETURNING runs as one
+    statement, so two processes never claim the same row.
     """
     rows = db.execute(
-        """UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
+        f"""UPDATE outbox SET state = 'sending', claimed_by = :worker, claimed_at = :now
            WHERE id IN (
-               SELECT id FROM outbox
-               WHERE (state = 'pending' AND (not_before IS NULL OR not_before <= ?))
-                  OR (state = 'sending' AND claimed_at < ?)
-               ORDER BY id LIMIT ?)
-           RETURNING id, dedupe_key, chat_id, kind, statement_id, text, parse_mode, photo, attempts""",
-        (worker, to_db(now), to_db(now), to_db(now - stale_after), limit),
+               SELECT id FROM outbox AS o
+               WHERE ((state = 'pending' AND (not_before IS NULL OR not_before <= :now))
+                      OR (state = 'sending' AND claimed_by != :worker AND NOT {_LIVE.format(row="o")}))
+                 AND NOT EXISTS (
+                     SELECT 1 FROM outbox AS e WHERE e.chat_id = o.chat_id AND e.id < o.id
+                        AND ((e.state = 'pending' AND e.not_before > :now)
+                             OR (e.state = 'sending' AND e.claimed_by != :worker AND {_LIVE.format(row="e")})))
+               ORDER BY id LIMIT :limit)
+           RETURNING {", ".join(CLAIMED)}""",
+        {"worker": worker, "now": to_db(now), "limit": limit},
     ).fetchall()
-    keys = ("id", "dedupe_key", "chat_id", "kind", "statement_id", "text", "parse_mode", "photo", "attempts")
-    return sorted((dict(zip(keys, row, strict=True)) for row in rows), key=lambda r: r["id"])
+    return sorted((dict(zip(CLAIMED, row, strict=True)) for row in rows), key=lambda r: r["id"])
+
+
+# The worker that claimed a row is alive: it holds a lease that has not run out.
+_LIVE = "EXISTS (SELECT 1 FROM workers AS w WHERE w.worker = {row}.claimed_by AND w.lease_until > :now)"
 
 
 def mark_sent(db: Database, row_id: int, message_ids: list[int], *, now: datetime) -> None:
@@ -55,8 +67,16 @@ def mark_sent(db: Database, row_id: int, message_ids: list[int], *, now: datetim
 
 
 def retry_later(db: Database, row_id: int, not_before: datetime, error: str) -> None:
+    """Back to the queue until `not_before`, for a reason that is not the row's fault (a rate limit, a 429)."""
     db.execute("UPDATE outbox SET state = 'pending', not_before = ?, claimed_by = NULL, error = ? WHERE id = ?",
                (to_db(not_before), error, row_id))
+
+
+def failed_attempt(db: Database, row_id: int, not_before: datetime, error: str, *, now: datetime) -> None:
+    """A send failed (network, an unexpected error): counted, timed from the first, and retried at `not_before`."""
+    db.execute("UPDATE outbox SET state = 'pending', not_before = ?, claimed_by = NULL, error = ?, "
+               "attempts = attempts + 1, failing_since = coalesce(failing_since, ?) WHERE id = ?",
+               (to_db(not_before), error, to_db(now), row_id))
 
 
 def mark_skipped(db: Database, row_id: int, error: str) -> None:
@@ -79,15 +99,3 @@ def sent_recipients(db: Database, dedupe_key: str, *, queued: bool = True) -> li
     states = "('pending', 'sending', 'sent')" if queued else "('sending', 'sent')"
     return [row[0] for row in db.execute(f"SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state IN {states}",
                                          (dedupe_key,)).fetchall()]
-
-
-def waiting_recipients(db: Database, dedupe_key: str) -> list[int]:
-    """Chats whose copy of an event is queued and not yet claimed for sending."""
-    return [row[0] for row in db.execute("SELECT chat_id FROM outbox WHERE dedupe_key = ? AND state = 'pending'",
-                                         (dedupe_key,)).fetchall()]
-
-
-def rewrite_pending(db: Database, dedupe_key: str, chat_id: int, text: str) -> bool:
-    """Replace the text of a message not yet claimed for sending; False if it is already on its way."""
-    return db.execute("UPDATE outbox SET text = ? WHERE dedupe_key = ? AND chat_id = ? AND state = 'pending'",
-                      (text, dedupe_key, chat_id)).rowcount > 0

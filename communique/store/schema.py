@@ -212,4 +212,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DELETE FROM meta WHERE key = 'index_fingerprint';  -- reindexing fills in the headline keys
         """,
     ),
+    (
+        11,
+        "delivery: leases of live workers, failures timed from the first, a chat's rows in order",
+        """
+        CREATE TABLE workers (worker TEXT PRIMARY KEY, lease_until TEXT NOT NULL);
+        ALTER TABLE outbox ADD COLUMN failing_since TEXT;
+        CREATE INDEX outbox_chat ON outbox(chat_id, id);
+        """,
+    ),
 ]

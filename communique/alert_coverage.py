@@ -1,0 +1,39 @@
+"""An alert's coverage lines, filled in when it is sent rather than when it is queued.
+
+An alert to a large audience waits in the outbox for a while (50,000 chats take half an hour at
+Telegram's 30 messages a second), and reports of the statement arrive meanwhile.  Rewriting every
+waiting row for each report took seconds of store time; instead the queued text holds a
+placeholder naming the statements whose coverage it shows (a repost shows its first post's
+too), and `complete` renders the coverage from the matches table as the row is claimed.
+Escaped post text can never contain the placeholder: its `<` would be `&lt;`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlite_utils import Database
+
+from communique import render
+from communique.store import matches
+
+_PLACEHOLDER = re.compile(r'<coverage of="([0-9]+(?:,[0-9]+)*)"/>')
+
+
+def placeholder(statement_ids: list[int]) -> str:
+    return f'<coverage of="{",".join(map(str, statement_ids))}"/>'
+
+
+def complete(db: Database, text: str) -> str:
+    """The alert's text with its coverage as the matches table has it now."""
+    found = _PLACEHOLDER.search(text)
+    if found is None:
+        return text
+    ids = [int(i) for i in found.group(1).split(",")]
+    coverage = matches.coverage(db, ids)
+    news: dict[int, dict[str, Any]] = {}
+    for statement_id in ids:
+        for item in coverage[statement_id]:
+            news.setdefault(item["news_id"], item)
+    return render.with_coverage(text, found.group(0), list(news.values()))
