@@ -57,6 +57,8 @@ class Statement:
     views: int | None = None
     edit_date: datetime | None = None
     source: str = "import"
+    # An album a source shows as one post (a preview page): each message's id and media kind.
+    album: tuple[tuple[int, str | None], ...] = ()
 
     @property
     def key(self) -> str:

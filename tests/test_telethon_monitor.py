@@ -158,7 +158,7 @@ async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_t
     assert [v["text"].split()[4] for v in versions(db, drone["id"])] == ["12", "15"]
     assert drone["url"] == "https://t.me/mod_russia/4"
     assert album["text"] == "Вручение государственных наград военнослужащим"
-    assert (album["media"], album["grouped_id"], album["deleted_at"] is not None) == ("photo", 77, True)
+    assert (album["media"], album["grouped_id"], album["deleted_at"] is not None) == ("album: 3 photos", 77, True)
     assert db.execute("SELECT count(*) FROM statement_parts WHERE statement_id = ?", [album["id"]]).fetchone()[0] == 3
 
     assert outbox(db) == [
@@ -170,7 +170,7 @@ async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_t
     ]
     texts = {(r["dedupe_key"], r["chat_id"]): r["text"] for r in db.query("SELECT * FROM outbox")}
     assert "Вручение государственных наград" in texts[("alert:mod_russia/6", 100)]
-    assert "[photo]" in texts[("alert:mod_russia/6", 100)]
+    assert "[album: 3 photos]" in texts[("alert:mod_russia/6", 100)]
     assert "<s>12</s>" in texts[("edit:mod_russia/4:v2", 100)]
     assert "<b>15</b>" in texts[("edit:mod_russia/4:v2", 100)]
     assert "Archived text" in texts[("delete:mod_russia/6", 100)]

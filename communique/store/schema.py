@@ -201,4 +201,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE feeds ADD COLUMN moved_to TEXT;
         """,
     ),
+    (
+        10,
+        "statement parts: each message's media kind, so an album without text can say what it holds",
+        """
+        ALTER TABLE statement_parts ADD COLUMN media TEXT;
+        """,
+    ),
 ]
