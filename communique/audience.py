@@ -46,7 +46,8 @@ class Keyword:
         return cls(text=text, stems=tuple(stem(w) for w in words), skeletons=skeletons)
 
 
-def _word_meets(keyword_stem: str, skeletons: frozenset[str], statement_words: set[str]) -> bool:
+def word_meets(keyword_stem: str, skeletons: frozenset[str], statement_words: set[str]) -> bool:
+    """Whether one word of a keyword (its stem and skeleton keys) meets any of `statement_words`."""
     if keyword_stem in statement_words or not skeletons.isdisjoint(statement_words):
         return True
     if len(keyword_stem) < MIN_PREFIX_STEM:
@@ -61,7 +62,7 @@ def _word_meets(keyword_stem: str, skeletons: frozenset[str], statement_words: s
 
 def keyword_meets(keyword: Keyword, statement_words: set[str]) -> bool:
     return bool(keyword.stems) and all(
-        _word_meets(s, k, statement_words) for s, k in zip(keyword.stems, keyword.skeletons, strict=True))
+        word_meets(s, k, statement_words) for s, k in zip(keyword.stems, keyword.skeletons, strict=True))
 
 
 @lru_cache(maxsize=65536)

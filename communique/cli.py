@@ -21,7 +21,7 @@ from dotenv import load_dotenv
 
 from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.matching.embedder import EMBEDDERS, Embedder
-from communique.settings import Secrets, Settings, load_settings
+from communique.settings import Secrets, Settings, check_zone, load_settings
 from communique.store import default_path, open_db
 
 DEFAULT_CONFIG = Path("config") / "communique.toml"
@@ -53,11 +53,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from communique.importing import import_file
 
     settings = settings_from(args)
+    if args.tz:
+        check_zone(args.tz, "--tz")
     db = open_db(args.db)
     now = datetime.now(UTC)
     for path in args.paths:
         report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
-                             alert=args.alert, lang=args.lang)
+                             alert=args.alert, lang=args.lang, tz=args.tz)
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(report.line())
@@ -263,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--as", dest="as_kind", choices=("statements", "news"), help="what a JSON Lines file holds")
     imp.add_argument("--channel", help="channel username for an export's posts (default: from the config)")
+    imp.add_argument("--tz", metavar="AREA/CITY", help="time zone of an older export's times, which have no UTC "
+                                                      "offset (default: [digest] timezone)")
     imp.add_argument("--alert", action="store_true",
                      help="treat imported statements as just posted: match and alert subscribers")
     imp.add_argument("--lang", type=_language_code, metavar="CODE",

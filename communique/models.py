@@ -58,6 +58,8 @@ class Statement:
     edit_date: datetime | None = None
     source: str = "import"
     truncated: bool = False  # its text was cut at `inputs.MAX_STATEMENT_TEXT`
+    # An album a source shows as one post (a preview page): each message's id and media kind.
+    album: tuple[tuple[int, str | None], ...] = ()
 
     @property
     def key(self) -> str:

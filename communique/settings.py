@@ -187,6 +187,14 @@ def _unique(source: str, section: str, keys: list[str]) -> None:
         seen.add(key)
 
 
+def check_zone(name: str, where: str) -> None:
+    """Raise ConfigError naming `where` unless `name` is an IANA time zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: is not an IANA time zone such as Europe/Moscow (got {name!r})") from None
+
+
 def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Settings:
     """Validate a parsed TOML document into Settings."""
     top = _Fields(source, "", dict(data))
@@ -200,10 +208,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     if not _HHMM.match(digest_time):
         digest.fail("time", f"must be HH:MM, 24-hour (got {digest_time!r})")
     timezone = digest.get("timezone", str, "UTC")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        digest.fail("timezone", f"is not an IANA time zone such as Europe/Moscow (got {timezone!r})")
+    check_zone(timezone, f"{source}: digest.timezone")
     monitor = _Fields(source, "monitor", top.get("monitor", dict, {}))
     monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session", "catchup_alert_hours"})
     matching = _Fields(source, "matching", top.get("matching", dict, {}))

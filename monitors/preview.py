@@ -2,7 +2,8 @@
 
 The page lists the channel's latest posts, oldest first, each as
 `div.tgme_widget_message_wrap > div.tgme_widget_message[data-post="name/123"]`; an album
-is one block whose `data-post` is its first message id.  A "load older" link
+is one block whose `data-post` is its first message id, and whose media links
+(`a.grouped_media_wrap[href=".../<id>?single"]`) name each of its messages.  A "load older" link
 (`a.tme_messages_more[data-before]`) exists while older posts remain; pages further back
 are read with `?before=<oldest id>` (see `monitors.preview_fetch`).
 
@@ -150,6 +151,7 @@ def _statement(message: LexborNode, key: str, post_id: int, base_url: str, warni
         media=_media(message),
         views=views,
         source="preview",
+        album=_album(message),
     )
 
 
@@ -178,6 +180,17 @@ def _media(message: LexborNode) -> str | None:
         return None
     classes = (node.attributes.get("class") or "").split()
     return next(_MEDIA_CLASSES[name] for name in classes if name in _MEDIA_CLASSES)
+
+
+def _album(message: LexborNode) -> tuple[tuple[int, str | None], ...]:
+    """Each message of an album block: its id (from its media link) and its media kind."""
+    members = []
+    for node in message.css(".grouped_media_wrap"):
+        raw_id = (node.attributes.get("href") or "").partition("?")[0].rpartition("/")[2]
+        if raw_id.isdigit():
+            classes = (node.attributes.get("class") or "").split()
+            members.append((int(raw_id), next((_MEDIA_CLASSES[c] for c in classes if c in _MEDIA_CLASSES), None)))
+    return tuple(members)
 
 
 def render_text(node: LexborNode, base_url: str = "https://t.me") -> str:

@@ -6,9 +6,11 @@ message id for the channel (paging back with `?before=` as needed) and feeds the
 the same pipeline as Telethon: official channels give statements, news channels give
 news items.  A post already read that the page now marks "edited" is stored again, so a
 changed text becomes a new version with its edit follow-up (deletions are not visible
-there).  A channel read for the first time keeps its latest posts (the configured
-backfill) without alerting anyone.  A channel whose page cannot be read is reported to
-the admins and skipped until the next poll; odd markup is logged and never stops the poll.
+there); a post the page marks "edited" when it is first read is stored with the poll's
+time as its `edited_at` (the page does not say when).  A channel read for the first time
+keeps its latest posts (the configured backfill) without alerting anyone.  A channel whose
+page cannot be read is reported to the admins and skipped until the next poll; odd markup
+is logged and never stops the poll.
 """
 
 from __future__ import annotations
@@ -120,8 +122,10 @@ class PreviewMonitor:
             return 0
         newest = max((st.message_id or 0 for st in page.statements), default=0)
         statements = (page.statements[-backfill:] if backfill > 0 else []) if first else page.statements
+        now = self.clock()
+        statements = [replace(st, edit_date=now) if st.message_id in page.edited else st for st in statements]
         queued = await self.store.run(_store_posts, statements, channel, newest, settings=self.settings,
-                                      now=self.clock(), alert=not first, edited=page.seen_edited)
+                                      now=now, alert=not first, edited=page.seen_edited)
         await self.store.run(note_channel, channel, now=self.clock())
         if first:
             log.info("first read of %s from its preview page: stored its %d latest posts without alerts",

@@ -2,6 +2,10 @@
 
 The whole file is read and checked before anything is stored, so a truncated or invalid
 export raises `ImportFormatError` naming the file and the problem, and changes nothing.
+
+Exports before Telegram Desktop 3.x give times only as local time without an offset (the
+exporting computer's); those are read in the zone the caller names, and counted, so the
+import can say which zone it assumed.
 """
 
 from __future__ import annotations
@@ -9,13 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from communique.errors import ImportFormatError
 from communique.inputs import MAX_MESSAGE_ID, MAX_STATEMENT_TEXT, capped, checked_date, from_unix, unicode_text
-from communique.models import Statement, channel_key
+from communique.models import Statement
 
 CHANNEL_TYPES = ("public_channel", "private_channel", "public_supergroup", "private_supergroup", "personal_chat",
                  "private_group", "bot_chat", "saved_messages")
@@ -30,6 +34,7 @@ class ExportedChat:
     chat_type: str
     channel: str
     statements: list[Statement]
+    local_times: int = 0  # posts dated only in local time (an older export)
 
 
 def looks_like_export(data: Any) -> bool:
@@ -55,9 +60,8 @@ def load_json(path: Path) -> Any:
         raise ImportFormatError(path, "not valid JSON: nested too deeply") from None
 
 
-def read_export(path: Path, resolve: Callable[[int, str], str | None] = lambda tg_id, name: None,
-                *, channel_override: str | None = None) -> list[ExportedChat]:
-    """Parse an export; `resolve(id, name)` maps a chat to a configured channel username."""
+def read_export(path: Path, resolve: Callable[[int, str, str], str], *, zone: tzinfo = UTC) -> list[ExportedChat]:
+    """Parse an export; `resolve(id, name, type)` gives a chat's channel key; local times are read in `zone`."""
     data = load_json(path)
     if not looks_like_export(data):
         raise ImportFormatError(path, "not a Telegram Desktop export (no 'messages' or 'chats' at the top level)")
@@ -80,14 +84,15 @@ def read_export(path: Path, resolve: Callable[[int, str], str | None] = lambda t
         if not _is_id(tg_id):
             raise ImportFormatError(path, f"{where} has no numeric 'id'")
         name = str(chat.get("name") or tg_id)
-        username = channel_override or resolve(tg_id, name)
-        key = channel_key(username, tg_id)
-        statements = [s for i, m in enumerate(chat["messages"]) if (s := _message(path, where, i, m, key))]
-        result.append(ExportedChat(name, tg_id, str(chat.get("type", "")), key, statements))
+        chat_type = str(chat.get("type", ""))
+        key = resolve(tg_id, name, chat_type)
+        statements = [s for i, m in enumerate(chat["messages"]) if (s := _message(path, where, i, m, key, zone))]
+        local = sum(1 for m in chat["messages"] if isinstance(m, dict) and "date_unixtime" not in m)
+        result.append(ExportedChat(name, tg_id, chat_type, key, statements, local))
     return result
 
 
-def _message(path: Path, where: str, index: int, message: Any, channel: str) -> Statement | None:
+def _message(path: Path, where: str, index: int, message: Any, channel: str, zone: tzinfo) -> Statement | None:
     if not isinstance(message, dict):
         raise ImportFormatError(path, f"{where}, message {index + 1}: expected an object")
     if message.get("type", "message") != "message":
@@ -103,8 +108,8 @@ def _message(path: Path, where: str, index: int, message: Any, channel: str) -> 
         raise ImportFormatError(path, f"{label}: {exc}") from exc
     return Statement(
         channel=channel, ext_id=str(message_id), message_id=message_id, text=text, truncated=truncated,
-        date=_date(path, label, message, "date"),
-        edit_date=_date(path, label, message, "edited") if "edited" in message else None,
+        date=_date(path, label, message, "date", zone),
+        edit_date=_date(path, label, message, "edited", zone) if "edited" in message else None,
         forwarded_from=forwarded_from,
         media="photo" if "photo" in message else MEDIA_TYPES.get(message.get("media_type", "")),
         source="export",
@@ -135,15 +140,15 @@ def flatten_text(value: Any) -> str:
     return "".join(out)
 
 
-def _date(path: Path, label: str, message: dict[str, Any], field: str) -> datetime | None:
+def _date(path: Path, label: str, message: dict[str, Any], field: str, zone: tzinfo) -> datetime | None:
     unix = message.get(f"{field}_unixtime")
     try:
         if unix is not None:
             return from_unix(int(unix))
         if message.get(field):
-            # Older exports have only local time without an offset; it is taken as UTC.
-            return checked_date(datetime.fromisoformat(str(message[field])).replace(tzinfo=UTC))
-    except (TypeError, ValueError) as exc:
+            parsed = datetime.fromisoformat(str(message[field]))
+            return checked_date(parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ImportFormatError(path, f"{label}: unreadable {field!r} ({exc})") from exc
     if field == "date":
         raise ImportFormatError(path, f"{label}: missing 'date'")

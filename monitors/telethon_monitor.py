@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from telethon import TelegramClient, errors, events, utils
 from telethon.tl import types
 
+from communique.channel_identity import adopt_imported
 from communique.pipeline import ingest_deletions, still_news
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
@@ -223,6 +224,7 @@ class TelethonMonitor:
         while True:
             try:
                 watched = await self._resolve(channel)
+                await self.store.run(adopt_imported, channel.key, watched.peer.channel_id)
                 after = await self.store.run(last_message_id, channel.key)
                 if after == 0:
                     await self._backfill(watched)

@@ -6,10 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot_harness import ADMIN, running_bot
-from conftest import NOW
+from conftest import NOW, SAMPLES
 from fakebotapi import FakeBotAPI
 
 from bot.handlers.common import ONLY_GROUP_ADMINS
+from communique.importing import import_file
 from communique.models import Statement
 from communique.pipeline import ingest_statement
 from communique.settings import Settings
@@ -169,6 +170,19 @@ async def test_the_archive_answers_latest_search_and_free_text(fake_bot_api: Fak
         links = [e["url"] for e in fake_bot_api.sent_messages(READER)[-1]["entities"] if e["type"] == "text_link"]
         assert links == ["https://t.me/mod_russia/7001"]
         assert await bot.say(READER, "квазар") == ["Nothing in the archive matches “квазар”."]
+
+
+async def test_search_finds_the_inflected_forms_that_a_subscription_meets(fake_bot_api: FakeBotAPI, db_path: Path,
+                                                                          settings: Settings) -> None:
+    """The demo channel says "Белгородской" in 3 posts and speaks of drones in 5 forms of "беспилотник"."""
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        await bot.store.run(import_file, SAMPLES / "mod_russia_export" / "result.json", bot.settings, now=NOW)
+        [belgorod] = await bot.say(READER, "/search Белгород")
+        [drones] = await bot.say(READER, "/search беспилотник")
+        [free] = await bot.say(READER, "беспилотники Белгород")  # free text, every word must meet
+    assert belgorod.count("Source post") == 3 and belgorod.count("Белгородской") == 3
+    assert drones.count("Source post") == 5
+    assert free.count("Source post") == 3
 
 
 async def test_a_button_of_a_removed_topic_is_answered(fake_bot_api: FakeBotAPI, db_path: Path,

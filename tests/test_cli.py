@@ -61,6 +61,18 @@ def test_import_twice_reports_what_was_added_then_skipped(capsys, tmp_path):
     assert "14 added, 0 already stored" in first and "0 added, 14 already stored" in second
 
 
+def test_import_of_an_older_export_says_which_time_zone_it_assumed(capsys, tmp_path):
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "Минобороны России", "type": "public_channel", "id": 1234567890,
+                                  "messages": [{"id": 1, "type": "message", "date": "2019-05-01T09:30:00",
+                                                "text": "Сводка"}]}), encoding="utf-8")
+    assert main(["import", "--db", str(tmp_path / "c.db"), "--tz", "Europe/Kyiv", str(export)]) == 0
+    assert "read as Europe/Kyiv time (--tz)" in capsys.readouterr().err
+    assert main(["import", "--db", str(tmp_path / "c.db"), "--tz", "Mars/Olympus", str(export)]) == 2
+    assert capsys.readouterr().err.strip() == ("communique: error: --tz: is not an IANA time zone such as "
+                                               "Europe/Moscow (got 'Mars/Olympus')")
+
+
 def test_run_without_credentials_names_the_missing_variables_and_points_to_the_demo(capsys):
     assert main(["run", "--db", "x.db"]) == 2
     err = capsys.readouterr().err

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from conftest import NOW, SAMPLES
 
 from communique.errors import ImportFormatError
 from communique.importing import import_file
+from communique.settings import ChannelConfig
 
 EXPORT = SAMPLES / "mod_russia_export" / "result.json"
 
@@ -177,3 +179,70 @@ def test_an_unknown_file_type_is_refused_by_name(db, settings, tmp_path):
     shutil.copy(EXPORT, other)
     with pytest.raises(ImportFormatError, match=r"notes\.txt: unknown file type"):
         import_file(db, other, settings, now=NOW)
+
+
+# --- which channel an export is, and when its posts were written ---------------------------------------------------
+
+
+def export_file(tmp_path, *, chat_id: int, name: str, legacy: bool = False, posts: int = 3):
+    """A one-channel export; `legacy`: as Telegram Desktop wrote it before 3.x (local times without an offset)."""
+    messages = []
+    for i in range(1, posts + 1):
+        message = {"id": i, "type": "message", "date": f"2026-11-2{i}T10:00:00", "text": f"Сводка номер {i}"}
+        if not legacy:
+            message["date_unixtime"] = str(1795600000 + i * 86400)
+        messages.append(message)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": name, "type": "public_channel", "id": chat_id, "messages": messages},
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def with_channel(settings, **channel):
+    return replace(settings, channels=(*settings.channels, ChannelConfig(**{"language": "tr", **channel})))
+
+
+def test_an_unwatched_channel_keeps_its_name_and_alerts_say_it(db, settings, tmp_path):
+    db["subscribers"].insert({"chat_id": 5, "created_at": NOW.isoformat()})
+    db["subscriptions"].insert({"chat_id": 5, "kind": "keyword", "value": "сводка", "created_at": NOW.isoformat()})
+    import_file(db, export_file(tmp_path, chat_id=1487851422, name="TR Facts Deals"), settings, now=NOW, alert=True)
+    assert {r[0] for r in db.execute("SELECT channel FROM statements")} == {"id:1487851422"}
+    alert = db.execute("SELECT text FROM outbox").fetchone()[0]
+    assert "TR Facts Deals" in alert and "id:1487851422" not in alert
+
+
+@pytest.mark.parametrize("configured_id", [-1001487851422, 1487851422])
+def test_an_export_is_filed_under_the_channel_configured_with_its_id_and_links_publicly(
+        db, settings, tmp_path, configured_id):
+    settings = with_channel(settings, username="trfacts", tg_id=configured_id, title="TR Facts")
+    import_file(db, export_file(tmp_path, chat_id=1487851422, name="TR Facts Deals"), settings, now=NOW)
+    urls = [r[0] for r in db.execute("SELECT url FROM statements WHERE channel = 'trfacts' ORDER BY message_id")]
+    assert urls == [f"https://t.me/trfacts/{i}" for i in (1, 2, 3)]
+
+
+def test_an_export_is_filed_under_the_channel_configured_with_its_name(db, settings, tmp_path):
+    settings = with_channel(settings, username="trfacts", tg_id=None, title="TR  facts deals")
+    import_file(db, export_file(tmp_path, chat_id=1487851422, name="TR Facts Deals"), settings, now=NOW)
+    assert {r[0] for r in db.execute("SELECT channel FROM statements")} == {"trfacts"}
+
+
+def test_a_legacy_export_id_shifted_by_2_to_the_33_is_mapped_to_the_channel(db, settings, tmp_path):
+    legacy = export_file(tmp_path, chat_id=10083966286, name="Official", legacy=True)
+    import_file(db, legacy, settings, now=NOW)
+    assert {r[0] for r in db.execute("SELECT channel FROM statements")} == {"id:1494031694"}
+    watched = with_channel(settings, username="official_ch", tg_id=-1001494031694, title="Official channel")
+    import_file(db, legacy, watched, now=NOW, channel=None)
+    assert db.execute("SELECT count(*) FROM statements WHERE channel = 'official_ch'").fetchone()[0] == 3
+
+
+def test_an_older_exports_local_times_are_read_in_the_configured_zone_and_the_import_says_so(db, settings, tmp_path):
+    legacy = export_file(tmp_path, chat_id=1487851422, name="TR Facts Deals", legacy=True, posts=1)
+    report = import_file(db, legacy, settings, now=NOW)  # config/communique.toml: [digest] timezone Europe/Moscow
+    assert db.execute("SELECT date FROM statements").fetchone()[0].startswith("2026-11-21T07:00:00")
+    assert any("read as Europe/Moscow time ([digest] timezone)" in w for w in report.warnings)
+    report = import_file(db, legacy, settings, now=NOW, tz="Asia/Jerusalem", channel="elsewhere")
+    assert db.execute("SELECT date FROM statements WHERE channel = 'elsewhere'").fetchone()[0].startswith(
+        "2026-11-21T08:00:00")
+    assert any("read as Asia/Jerusalem time (--tz)" in w for w in report.warnings)
+    current = export_file(tmp_path, chat_id=1487851422, name="TR Facts Deals")
+    assert import_file(db, current, settings, now=NOW).warnings == ()

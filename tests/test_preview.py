@@ -97,6 +97,7 @@ def test_an_album_is_one_statement_with_its_arabic_caption() -> None:
     posts = latest_posts()
     album = posts[124]
     assert album.media == "photo"
+    assert album.album == ((124, "photo"), (125, "photo"), (126, "photo"))  # its messages, from their links
     assert album.text.startswith("بيان وزارة الخارجية بشأن محادثات جنيف\n")
     assert not {125, 126} & posts.keys()
 

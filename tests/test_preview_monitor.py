@@ -19,15 +19,19 @@ from sqlite_utils import Database
 from telethon import functions
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
+from telethon.tl import types
 from test_preview import PreviewSite
 
+from communique.pipeline import ingest_statement
 from communique.settings import Secrets, Settings, parse_settings
 from communique.store import StoreThread
 from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.statements import advance_channel
 from communique.store.subscribers import ensure_subscriber, subscribe
+from communique.store.timefmt import to_db
 from monitors.main import plan_sources, start_channel_side
 from monitors.preview_monitor import PreviewMonitor
+from monitors.telethon_convert import to_statement
 
 pytestmark = pytest.mark.usefixtures("offline")
 LATEST, OLDER = "/s/mfa_bulletin", "/s/mfa_bulletin?before=120"  # configured usernames are lower-cased
@@ -130,6 +134,29 @@ async def test_a_post_the_page_marks_edited_becomes_a_new_version_with_its_follo
     assert [v["text"].split("\n")[0] for v in db.query(
         "SELECT text FROM statement_versions WHERE statement_id = ? ORDER BY version", [stored(db)[127]["id"]])] == [
         "Briefing by the spokesperson, 27 November.", "Briefing by the spokesperson, 27 November, moved to 15:00."]
+
+
+async def test_a_post_marked_edited_on_its_first_read_keeps_the_mark_and_an_album_without_text_says_what_it_holds(
+        site: PreviewSite, store: StoreThread, db: Database, follower: int) -> None:
+    advance_channel(db, "mfa_bulletin", 123)
+    site.page(LATEST, "page_latest.html")  # album 124-126 as t.me shows it without a caption
+    status, headers, body = site.routes[LATEST]
+    site.routes[LATEST] = (status, headers, b"\n".join(
+        line for line in body.split(b"\n") if "محادثات جنيف<br/>".encode() not in line))
+    await poll(settings_for(site), store)
+    posts = stored(db)
+    assert (posts[127]["edited_at"], posts[124]["edited_at"]) == (to_db(NOW), None)  # 127 reads "edited"
+    assert (posts[124]["text"], posts[124]["media"]) == ("", "album: 3 photos")
+    assert [r[0] for r in db.execute("SELECT ext_id FROM statement_parts WHERE statement_id = ? ORDER BY ext_id",
+                                      [posts[124]["id"]])] == ["124", "125", "126"]
+    [alert] = [r["text"] for r in db.query("SELECT text FROM outbox WHERE dedupe_key = 'alert:mfa_bulletin/124'")]
+    assert "[album: 3 photos]" in alert and 'href="https://t.me/mfa_bulletin/124"' in alert
+    # Telethon reading the album's second message later finds it stored.
+    member = types.Message(id=125, peer_id=types.PeerChannel(1), date=NOW, message="", grouped_id=9,
+                           media=types.MessageMediaPhoto())
+    statement = to_statement(member, channel="mfa_bulletin")
+    assert statement is not None
+    assert ingest_statement(db, statement, settings=settings_for(site), now=NOW).outcome == "unchanged"
 
 
 async def test_a_changed_text_the_page_does_not_mark_edited_is_left_alone(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import NOW
@@ -21,6 +23,7 @@ from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
 from telethon.tl import types
 
+from communique.importing import import_file
 from communique.settings import Settings, parse_settings
 from communique.store import StoreThread
 from communique.store.statements import versions
@@ -155,7 +158,7 @@ async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_t
     assert [v["text"].split()[4] for v in versions(db, drone["id"])] == ["12", "15"]
     assert drone["url"] == "https://t.me/mod_russia/4"
     assert album["text"] == "Вручение государственных наград военнослужащим"
-    assert (album["media"], album["grouped_id"], album["deleted_at"] is not None) == ("photo", 77, True)
+    assert (album["media"], album["grouped_id"], album["deleted_at"] is not None) == ("album: 3 photos", 77, True)
     assert db.execute("SELECT count(*) FROM statement_parts WHERE statement_id = ?", [album["id"]]).fetchone()[0] == 3
 
     assert outbox(db) == [
@@ -167,7 +170,7 @@ async def test_a_post_an_album_an_edit_and_a_deletion_reach_the_store_and_only_t
     ]
     texts = {(r["dedupe_key"], r["chat_id"]): r["text"] for r in db.query("SELECT * FROM outbox")}
     assert "Вручение государственных наград" in texts[("alert:mod_russia/6", 100)]
-    assert "[photo]" in texts[("alert:mod_russia/6", 100)]
+    assert "[album: 3 photos]" in texts[("alert:mod_russia/6", 100)]
     assert "<s>12</s>" in texts[("edit:mod_russia/4:v2", 100)]
     assert "<b>15</b>" in texts[("edit:mod_russia/4:v2", 100)]
     assert "Archived text" in texts[("delete:mod_russia/6", 100)]
@@ -223,6 +226,23 @@ async def test_an_edit_of_an_old_post_never_seen_is_stored_without_alerting(
     await monitor.stop()
     assert [s["ext_id"] for s in statements(db)] == ["2", "8", "9", "10"]
     assert outbox(db) == []
+
+
+async def test_posts_imported_before_the_channel_was_watched_are_not_stored_again_by_telethon(
+        telegram: FakeTelegram, settings: Settings, store: StoreThread, clock: Clock, admin_notes: list[str],
+        db: Database, tmp_path: Path) -> None:
+    """An export whose name is not the configured title lands under id:<n>; Telethon learns the id and takes it."""
+    export = tmp_path / "result.json"
+    export.write_text(json.dumps({"name": "Минобороны", "type": "public_channel", "id": MOD, "messages": [
+        {"id": i, "type": "message", "date_unixtime": str(int(T0.timestamp()) + 60 * i), "date": "",
+         "text": f"Сводка {i}"} for i in (1, 2, 3)]}, ensure_ascii=False), encoding="utf-8")
+    import_file(db, export, settings, now=NOW)
+    assert [s["ext_id"] for s in statements(db, f"id:{MOD}")] == ["1", "2", "3"]
+    telegram.history[MOD] = [post(MOD, i, f"Сводка {i}") for i in range(1, 5)]
+    await run_until_idle(monitor_for(telegram, settings, store, clock, admin_notes))
+    assert statements(db, f"id:{MOD}") == []
+    assert [(s["ext_id"], s["url"]) for s in statements(db)] == [
+        (str(i), f"https://t.me/mod_russia/{i}") for i in (1, 2, 3, 4)]
 
 
 async def test_a_news_channel_gives_news_items_not_statements(

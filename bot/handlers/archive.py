@@ -10,10 +10,10 @@ from telegram import Update
 from bot.context import Context, settings_of, store_of
 from bot.handlers.common import arg_text, reply, usage, zone
 from bot.targets import channel_username
-from communique.matching import MatchOptions, match_statements
 from communique.messages import esc, excerpt, link, split_blocks
 from communique.pipeline import channel_title
 from communique.render import local_time
+from communique.search import search_statements
 from communique.settings import Settings
 from communique.store import matches as match_store
 from communique.store.statements import get_statement
@@ -21,12 +21,11 @@ from communique.store.statements import latest as latest_statements
 from communique.store.subscribers import get_subscriber
 
 RESULTS = 5
-SEARCH = MatchOptions(top=RESULTS, candidates=200)
 
 
 def find(db: Database, words: str) -> list[dict[str, Any]]:
-    """Statements best matching the words (stems, so inflected forms count), best first."""
-    found = [get_statement(db, c.row_id) for c in match_statements(db, "", words, options=SEARCH)]
+    """Statements the words find (as a subscription to them would meet), best first."""
+    found = [get_statement(db, row_id) for row_id in search_statements(db, words, limit=RESULTS)]
     return [row for row in found if row is not None]
 
 

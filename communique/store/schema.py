@@ -221,4 +221,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX outbox_chat ON outbox(chat_id, id);
         """,
     ),
+    (
+        12,
+        "statement parts: each message's media kind, so an album without text can say what it holds",
+        """
+        ALTER TABLE statement_parts ADD COLUMN media TEXT;
+        """,
+    ),
 ]

@@ -1,12 +1,17 @@
 """Statements: official posts, their edit history, album parts and deletions.
 
 A statement is made of one or more parts (the messages of an album); its text is the
-parts' texts joined in message order.  Storing a part that is already stored with the same
-text changes nothing, so imports and catch-up can be replayed freely.
+parts' texts joined in message order, and its `media` the parts' media: a kind ("photo"),
+or for an album the kinds counted ("album: 8 photos"), so that an album without a caption
+still says what it is.  A preview page shows an album as one post: its other messages are
+recorded as parts too, so a later read of them from Telethon finds them stored.  Storing a
+part that is already stored with the same text changes nothing, so imports and catch-up can
+be replayed freely.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +40,7 @@ def upsert_statement(db: Database, st: Statement, *, now: datetime) -> Stored:
     if part is not None:
         statement_id, old_part_text = part
         _touch(db, statement_id, st)
+        _insert_members(db, st, statement_id)
         if old_part_text == st.text:
             return Stored(statement_id, "unchanged", _version(db, statement_id))
         db.execute("UPDATE statement_parts SET text = ? WHERE channel = ? AND ext_id = ?",
@@ -45,6 +51,7 @@ def upsert_statement(db: Database, st: Statement, *, now: datetime) -> Stored:
                          (st.channel, st.grouped_id)).fetchone()
         if row is not None:
             _insert_part(db, st, row[0])
+            _refresh_media(db, row[0])
             return _rewrite(db, row[0], now=now, outcome="merged")
     statement_id = db["statements"].insert(
         {
@@ -55,6 +62,7 @@ def upsert_statement(db: Database, st: Statement, *, now: datetime) -> Stored:
         }
     ).last_pk
     _insert_part(db, st, statement_id)
+    _insert_members(db, st, statement_id)
     db.execute("INSERT INTO statement_versions (statement_id, version, text, recorded_at) VALUES (?, 1, ?, ?)",
                (statement_id, st.text, to_db(st.edit_date or st.date or now)))
     db.execute("INSERT INTO statements_fts (rowid, terms) VALUES (?, ?)", (statement_id, index_text("", st.text)))
@@ -64,10 +72,39 @@ def upsert_statement(db: Database, st: Statement, *, now: datetime) -> Stored:
 
 
 def _insert_part(db: Database, st: Statement, statement_id: int) -> None:
-    db.execute("INSERT INTO statement_parts (channel, ext_id, statement_id, text) VALUES (?, ?, ?, ?)",
-               (st.channel, st.ext_id, statement_id, st.text))
+    db.execute("INSERT INTO statement_parts (channel, ext_id, statement_id, text, media) VALUES (?, ?, ?, ?, ?)",
+               (st.channel, st.ext_id, statement_id, st.text, st.media))
     if st.message_id is not None:
         advance_channel(db, st.channel, st.message_id)
+
+
+def _insert_members(db: Database, st: Statement, statement_id: int) -> None:
+    """The album's other messages, as parts without text (a replay adds nothing)."""
+    if not st.album:
+        return
+    for message_id, media in st.album:
+        db.execute("INSERT OR IGNORE INTO statement_parts (channel, ext_id, statement_id, text, media) "
+                   "VALUES (?, ?, ?, '', ?)", (st.channel, str(message_id), statement_id, media))
+    db.execute("UPDATE statement_parts SET media = coalesce(media, ?) WHERE channel = ? AND ext_id = ?",
+               (dict(st.album).get(st.message_id or 0), st.channel, st.ext_id))
+    advance_channel(db, st.channel, max(message_id for message_id, _ in st.album))
+    _refresh_media(db, statement_id)
+
+
+def _refresh_media(db: Database, statement_id: int) -> None:
+    kinds = [row[0] for row in db.execute("SELECT media FROM statement_parts WHERE statement_id = ? "
+                                          "AND media IS NOT NULL ORDER BY CAST(ext_id AS INTEGER)", (statement_id,))]
+    if kinds:
+        db.execute("UPDATE statements SET media = ? WHERE id = ?", (media_label(kinds), statement_id))
+
+
+def media_label(kinds: list[str]) -> str:
+    """"photo" for one message's media; "album: 2 photos, 1 video" for several, counted by kind."""
+    if len(kinds) == 1:
+        return kinds[0]
+    counted = Counter(kinds)
+    return "album: " + ", ".join(f"{n} {kind}{'s' if n != 1 and kind != 'media' else ''}"
+                                 for kind, n in counted.items())
 
 
 def _touch(db: Database, statement_id: int, st: Statement) -> None:
