@@ -104,3 +104,24 @@ def test_multilingual_set_meets_the_recall_targets_and_the_covered_precision():
     assert result.rows["same-language"].recall_5 >= 0.95, out.getvalue()
     assert result.rows["cross-language"].recall_5 >= 0.80, out.getvalue()
     assert result.covered.precision >= 0.95, out.getvalue()
+
+
+def test_the_busy_window_drops_the_news_dates_and_says_so():
+    out = io.StringIO()
+    run_evaluate(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl", MULTILINGUAL / "qrels.tsv",
+                 out=out, busy_window=True)
+    assert "busy window (news undated: every item a candidate)" in out.getvalue()
+
+
+def test_unrelated_texts_are_counted_as_false_reports_from_the_command_line(capsys, tmp_path):
+    from communique.cli import main
+
+    statements, news = tmp_path / "s.jsonl", tmp_path / "n.jsonl"
+    statements.write_text(json.dumps({"id": "s1", "date": "2026-03-02T10:00:00+00:00",
+                                      "text": "Position in short : 33875.5/1"}) + "\n", encoding="utf-8")
+    news.write_text(json.dumps({"id": "n1", "date": "2026-03-02T10:05:00+00:00", "title": "5 порад на осінь",
+                                "text": "Гуляйте 1 раз на день і 5 хвилин дихайте глибоко."}) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--unrelated", str(statements), str(news)]) == 0
+    assert "covered (score >= 0.80): 0 of 1 pairs returned" in capsys.readouterr().out
+    assert main(["evaluate", "--unrelated", str(statements), str(news), "--qrels", "q.tsv"]) == 2
+    assert "--unrelated S N takes its own two files" in capsys.readouterr().err
