@@ -2,7 +2,7 @@
 
 Generated daily-report style articles (headlines that differ only in a place and a figure, as a
 ministry's daily summaries and the wires that run them do), each with its own guid and URL, are
-written to a JSON Lines file and imported with `communique.importing.import_file` into a fresh
+written to a JSON Lines file and imported with `monitors.importing.import_file` into a fresh
 on-disk store: once all from one outlet, once spread over `--outlets` outlets, over the same
 days, each in a fresh process.  Prints items per second for both, how many items were stored,
 and the ratio of the rates, in one run; the busy outlet should
@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from communique.importing import import_file  # noqa: E402
 from communique.settings import load_settings  # noqa: E402
 from communique.store import open_db  # noqa: E402
+from monitors.importing import import_file  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 60

@@ -50,7 +50,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from communique.importing import import_file
+    from monitors.importing import import_file
 
     settings = settings_from(args)
     if args.tz:
@@ -78,18 +78,21 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from communique.evaluate import run_evaluate, run_unrelated
+    from communique.evaluate import read_qrels, run_evaluate, run_unrelated
+    from monitors.jsonl import read_news, read_statements
 
     if args.unrelated:
         if args.statements or args.news or args.qrels or args.busy_window:
             raise UsageError("evaluate: --unrelated S N takes its own two files; give it alone")
-        run_unrelated(*args.unrelated, out=sys.stdout, embedder=_embedder(args), progress=_progress)
+        statements_path, news_path = args.unrelated
+        run_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)), out=sys.stdout,
+                      embedder=_embedder(args), progress=_progress)
         return 0
     missing = [f"--{name}" for name in ("statements", "news", "qrels") if not getattr(args, name)]
     if missing:
         raise UsageError(f"evaluate: {', '.join(missing)} required (or --unrelated S N)")
-    run_evaluate(args.statements, args.news, args.qrels, out=sys.stdout, embedder=_embedder(args),
-                 busy_window=args.busy_window, progress=_progress)
+    run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
+                 out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=_progress)
     return 0
 
 

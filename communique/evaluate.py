@@ -220,15 +220,13 @@ def count_unrelated(statements: list[Statement], news: list[NewsItem], *, embedd
     return Unrelated(len(statements), len(news), pairs, covered, time.perf_counter() - started)
 
 
-def run_unrelated(statements_path: str | Path, news_path: str | Path, out: TextIO = sys.stdout, *,
+def run_unrelated(statements: list[Statement], news: list[NewsItem], out: TextIO = sys.stdout, *,
                   embedder: Embedder | None = None,
                   progress: Callable[[int, int, str], None] | None = None) -> Unrelated:
     """`communique evaluate --unrelated S N`: print how many pairs of unrelated texts are "covered" (should be 0)."""
     from communique.matching import COVERED_THRESHOLD
-    from monitors.jsonl import read_news, read_statements
 
-    result = count_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)),
-                             embedder=embedder, progress=progress)
+    result = count_unrelated(statements, news, embedder=embedder, progress=progress)
     print(f"{result.statements} statements, {result.news} news items that share no story, "
           f"matched in {result.seconds:.1f} s", file=out)
     print(f"covered (score >= {COVERED_THRESHOLD:.2f}): {len(result.covered)} of {result.pairs} pairs returned "
@@ -238,17 +236,13 @@ def run_unrelated(statements_path: str | Path, news_path: str | Path, out: TextI
     return result
 
 
-def run_evaluate(statements_path: str | Path, news_path: str | Path, qrels_path: str | Path,
+def run_evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]],
                  out: TextIO = sys.stdout, *, embedder: Embedder | None = None, busy_window: bool = False,
                  progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
-    """`communique evaluate`: read the files, evaluate, print the metrics table and the covered decision."""
-    from monitors.jsonl import read_news, read_statements
-
-    statements = read_statements(Path(statements_path))
-    news = read_news(Path(news_path))
+    """`communique evaluate`: evaluate, print the metrics table and the covered decision."""
     if busy_window:
         news = undated(news)
-    result = evaluate(statements, news, read_qrels(Path(qrels_path)), embedder=embedder, progress=progress)
+    result = evaluate(statements, news, qrels, embedder=embedder, progress=progress)
     protocol = "busy window (news undated: every item a candidate)" if busy_window else "as dated"
     print(f"{len(statements)} statements, {len(news)} news items, {protocol}, matched in {result.seconds:.1f} s",
           file=out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -20,8 +21,13 @@ from communique.evaluate import (
     split_by_language,
     threshold_for_precision,
 )
+from monitors.jsonl import read_news, read_statements
 
 MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
+
+
+def read_files(statements: Path, news: Path, qrels: Path) -> tuple[list, list, dict]:
+    return read_statements(statements), read_news(news), read_qrels(qrels)
 
 
 def test_ranking_metrics_of_one_statement():
@@ -90,7 +96,7 @@ def test_evaluate_prints_the_table_and_the_covered_decision(tmp_path):
     ]), encoding="utf-8")
     (tmp_path / "q.tsv").write_text("s1\tn1\t1\ns1\tn2\t1\n", encoding="utf-8")
     out = io.StringIO()
-    result = run_evaluate(tmp_path / "s.jsonl", tmp_path / "n.jsonl", tmp_path / "q.tsv", out=out)
+    result = run_evaluate(*read_files(tmp_path / "s.jsonl", tmp_path / "n.jsonl", tmp_path / "q.tsv"), out=out)
     printed = out.getvalue()
     assert "recall@5" in printed and "cross-language" in printed and "covered (score >=" in printed
     assert result.rows["all pairs"].recall_5 == 1.0
@@ -99,8 +105,8 @@ def test_evaluate_prints_the_table_and_the_covered_decision(tmp_path):
 
 def test_multilingual_set_meets_the_recall_targets_and_the_covered_precision():
     out = io.StringIO()
-    result = run_evaluate(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
-                          MULTILINGUAL / "qrels.tsv", out=out)
+    result = run_evaluate(*read_files(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
+                                      MULTILINGUAL / "qrels.tsv"), out=out)
     assert result.rows["same-language"].recall_5 >= 0.95, out.getvalue()
     assert result.rows["cross-language"].recall_5 >= 0.80, out.getvalue()
     assert result.covered.precision >= 0.95, out.getvalue()
@@ -108,8 +114,8 @@ def test_multilingual_set_meets_the_recall_targets_and_the_covered_precision():
 
 def test_the_busy_window_drops_the_news_dates_and_says_so():
     out = io.StringIO()
-    run_evaluate(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl", MULTILINGUAL / "qrels.tsv",
-                 out=out, busy_window=True)
+    run_evaluate(*read_files(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
+                             MULTILINGUAL / "qrels.tsv"), out=out, busy_window=True)
     assert "busy window (news undated: every item a candidate)" in out.getvalue()
 
 

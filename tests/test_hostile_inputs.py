@@ -13,8 +13,8 @@ from conftest import NOW, ROOT
 
 from communique.cli import main
 from communique.errors import ImportFormatError
-from communique.importing import import_file
 from monitors.feed_parse import parse_feed
+from monitors.importing import import_file
 
 
 @pytest.fixture(autouse=True)

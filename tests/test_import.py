@@ -10,8 +10,8 @@ import pytest
 from conftest import NOW, SAMPLES
 
 from communique.errors import ImportFormatError
-from communique.importing import import_file
 from communique.settings import ChannelConfig
+from monitors.importing import import_file
 
 EXPORT = SAMPLES / "mod_russia_export" / "result.json"
 

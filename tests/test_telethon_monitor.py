@@ -23,12 +23,12 @@ from telethon import TelegramClient, errors
 from telethon.sessions import StringSession
 from telethon.tl import types
 
-from communique.importing import import_file
 from communique.settings import Settings, parse_settings
 from communique.store import StoreThread
 from communique.store.statements import versions
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
 from monitors.channel_state import outbox_notifier
+from monitors.importing import import_file
 from monitors.main import keep_watching
 from monitors.telethon_convert import album_statements, forwarded_from, media_kind, post_text, to_statement
 from monitors.telethon_monitor import TelethonMonitor
