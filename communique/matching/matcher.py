@@ -8,9 +8,11 @@ names):
    same language), one of its numbers and name skeletons only (finds reports in other
    languages, where stems cannot meet); with a query vector (embeddings on, see
    `matching.embedder`), the nearest stored vectors in the same window too;
-2. scoring: each list's best candidates get an absolute score in [0, 1], the same for a pair
-   whatever else is stored, from independent kinds of evidence (`evidence`): shared rare words,
-   names and specific figures, the day the texts are about, the cosine of their embeddings;
+2. scoring: each list's best candidates get a score in [0, 1] (`evidence`).  At or above
+   `COVERED_THRESHOLD` it is the pair's own evidence that the candidate reports the statement,
+   from independent kinds (shared rare words, names and specific figures, the day the texts are
+   about, the cosine of their embeddings), the same whatever else is stored; under it, the score
+   also weighs the candidate's BM25 among the query's, to rank the rest;
 3. ranking: by that score alone, best first, whatever the script.
 
 Rows without a vector yet are scored on their words only in the fused pass (live, the lexical
@@ -27,6 +29,7 @@ from sqlite_utils import Database
 
 from communique.matching.evidence import (
     COVERED_THRESHOLD,
+    Evidence,
     Lexical,
     Side,
     covered_probability,
@@ -120,9 +123,7 @@ def _covered_from_the_statement(db: Database, statement_id: int, news_id: int, v
     terms, news_date, mark = docs[news_id]
     _learn_frequencies(db, _NEWS, query, [terms])
     same_script = mark == query.mark
-    ev = evidence(query=Side(query.terms[:-1], from_db(row[1])), doc=Side(terms, news_date),
-                  query_weights=query.own if same_script else query.shared, query_set=query.set, df=query.df,
-                  total=query.total, same_script=same_script, query_is_statement=True)
+    ev = query.evidence(from_db(row[1]), terms, news_date, same_script=same_script, query_is_statement=True)
     cosine = None
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
@@ -163,6 +164,13 @@ class _Query:
         self.same_script_rows = has_rows(db, side.fts, self.mark)
         self.other_script_rows = any(has_rows(db, side.fts, m) for m in SCRIPT_MARKS if m != self.mark)
 
+    def evidence(self, date: datetime | None, doc_terms: list[str], doc_date: datetime | None, *,
+                 same_script: bool, query_is_statement: bool) -> Evidence:
+        """The evidence of one candidate (its index terms and date) against this query dated `date`."""
+        return evidence(query=Side(self.terms[:-1], date), doc=Side(doc_terms, doc_date),
+                        query_weights=self.own if same_script else self.shared, query_set=self.set, df=self.df,
+                        total=self.total, same_script=same_script, query_is_statement=query_is_statement)
+
 
 def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
            options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
@@ -196,13 +204,10 @@ def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetim
         return []
     docs = _docs(db, side, list(lexical.keys() | cosine.keys()))
     _learn_frequencies(db, side, query, [terms for terms, _, _ in docs.values()])
-    me = Side(query.terms[:-1], date)
     scored = []
     for row_id, (terms, doc_date, doc_mark) in docs.items():
         place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
-        weights = query.own if same_script else query.shared
-        ev = evidence(query=me, doc=Side(terms, doc_date), query_weights=weights, query_set=query.set, df=query.df,
-                      total=query.total, same_script=same_script, query_is_statement=query_is_statement)
+        ev = query.evidence(date, terms, doc_date, same_script=same_script, query_is_statement=query_is_statement)
         if vector is None:
             scored.append((lexical_score(ev, bm25), -place, row_id, "lexical"))
         else:
