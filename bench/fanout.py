@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from communique.bot.delivery import Delivery, DeliveryOptions  # noqa: E402
+from communique.bot.ratelimit import Limits  # noqa: E402
 from fakebotapi import FakeBotAPI, RateLimits  # noqa: E402
 from telegram import Bot  # noqa: E402
 
-from bot.delivery import Delivery, DeliveryOptions  # noqa: E402
-from bot.ratelimit import Limits  # noqa: E402
 from communique.models import Alert  # noqa: E402
 from communique.store import StoreThread, open_db, outbox, transaction  # noqa: E402
 

@@ -28,9 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from communique.monitors.importing import import_file  # noqa: E402
+
 from communique.settings import load_settings  # noqa: E402
 from communique.store import open_db  # noqa: E402
-from monitors.importing import import_file  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 60

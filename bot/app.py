@@ -21,17 +21,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from communique.bot import redact
+from communique.bot.context import DELIVERY, SECRETS, SETTINGS, STORE
+from communique.bot.delivery import Delivery, DeliveryOptions
+from communique.bot.handlers import menu, register
+from communique.bot.ratelimit import SlidingWindowLimiter
+from communique.bot.reply_limiter import ReplyLimiter
 from telegram import BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import redact
-from bot.context import DELIVERY, SECRETS, SETTINGS, STORE
-from bot.delivery import Delivery, DeliveryOptions
-from bot.handlers import menu, register
-from bot.ratelimit import SlidingWindowLimiter
-from bot.reply_limiter import ReplyLimiter
 from communique.errors import CommuniqueError
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from communique.bot import outbox_state
+from communique.bot.ratelimit import Limits, SlidingWindowLimiter, retry_seconds
+from communique.bot.reply_limiter import ADMITTED
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot import outbox_state
-from bot.ratelimit import Limits, SlidingWindowLimiter, retry_seconds
-from bot.reply_limiter import ADMITTED
 from communique.messages import CAPTION_LIMIT, MESSAGE_LIMIT, excerpt, length, split_blocks, strip_tags
 from communique.process import identity
 from communique.store import StoreThread, outbox, workers

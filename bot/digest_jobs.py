@@ -24,10 +24,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
+from communique.bot.context import on_schedule_change
 from sqlite_utils import Database
 from telegram.ext import CallbackContext, ContextTypes, JobQueue
 
-from bot.context import on_schedule_change
 from communique.digest import chat_zone, digest_done, plan_digest, record_digest
 from communique.digest_chart import render_chart
 from communique.digest_schedule import Occurrence, missed_occurrence, next_occurrence, parse_hhmm

@@ -14,10 +14,9 @@ from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
+from communique.bot.ratelimit import SlidingWindowLimiter, retry_seconds
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
-
-from bot.ratelimit import SlidingWindowLimiter, retry_seconds
 
 log = logging.getLogger("communique.bot")
 # Set by the delivery loop in the task sending an outbox row, whose limits it has already waited for.

@@ -50,7 +50,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from monitors.importing import import_file
+    from communique.monitors.importing import import_file
 
     settings = settings_from(args)
     if args.tz:
@@ -68,7 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from communique.batch import match_all
-    from monitors.jsonl import read_news, read_statements
+    from communique.monitors.jsonl import read_news, read_statements
 
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
@@ -79,7 +79,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from communique.evaluate import read_qrels, run_evaluate, run_unrelated
-    from monitors.jsonl import read_news, read_statements
+    from communique.monitors.jsonl import read_news, read_statements
 
     if args.unrelated:
         if args.statements or args.news or args.qrels or args.busy_window:
@@ -155,8 +155,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
+    from communique.monitors.feed_state import describe, list_feeds, sync_feeds
     from communique.store import transaction
-    from monitors.feed_state import describe, list_feeds, sync_feeds
 
     settings = settings_from(args)
     db = open_db(args.db)
@@ -173,7 +173,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     import asyncio
 
-    from monitors.feeds import poll_now, select_feeds
+    from communique.monitors.feeds import poll_now, select_feeds
 
     settings = settings_from(args)
     results = asyncio.run(poll_now(settings, args.db, select_feeds(settings, args.feed)))
@@ -188,7 +188,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 def cmd_monitor(args: argparse.Namespace) -> int:
     import asyncio
 
-    from monitors.main import run_monitor
+    from communique.monitors.main import run_monitor
 
     asyncio.run(run_monitor(settings_from(args), Secrets.from_env(), args.db))
     return 0
@@ -231,7 +231,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     import asyncio
 
-    from monitors.session import run_login
+    from communique.monitors.session import run_login
 
     asyncio.run(run_login(settings_from(args), Secrets.from_env(), string_session=args.string))
     return 0

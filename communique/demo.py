@@ -20,10 +20,10 @@ from communique import alert_coverage
 from communique.digest import build_digest, render_digest
 from communique.errors import ConfigError
 from communique.messages import to_terminal
+from communique.monitors.importing import import_file
 from communique.settings import Settings
 from communique.store import open_db, transaction
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
-from monitors.importing import import_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 # The sample posts are from 26-28 November 2026: the demo's clock stands just after them.

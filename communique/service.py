@@ -13,14 +13,14 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, Hook, run_bot
-from bot.context import STORE
-from bot.digest_jobs import schedule_digests
+from communique.bot.app import App, Hook, run_bot
+from communique.bot.context import STORE
+from communique.bot.digest_jobs import schedule_digests
 from communique.embedding_worker import EmbeddingWorker, configured_embedder
 from communique.matching.embedder import Embedder
+from communique.monitors.feed_jobs import schedule_feeds
+from communique.monitors.main import start_channel_side
 from communique.settings import Secrets, Settings
-from monitors.feed_jobs import schedule_feeds
-from monitors.main import start_channel_side
 
 
 def service_hooks(settings: Settings, secrets: Secrets, *, monitors: bool,

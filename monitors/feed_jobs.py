@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from communique.monitors.channel_state import AdminNotifier
+from communique.monitors.feed_state import list_feeds
+from communique.monitors.feeds import DEFAULT_POLICY, FeedPoller, PollPolicy, new_client
 from telegram.ext import CallbackContext, JobQueue
 
 from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread
-from monitors.channel_state import AdminNotifier
-from monitors.feed_state import list_feeds
-from monitors.feeds import DEFAULT_POLICY, FeedPoller, PollPolicy, new_client
 
 log = logging.getLogger(__name__)
 # A chain must never break: a job that fires late (busy loop, suspended laptop) still runs.

@@ -21,15 +21,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-
-from communique.errors import ConfigError
-from communique.models import NewsItem
-from communique.pipeline import ingest_news
-from communique.settings import FeedConfig, Settings
-from communique.store import StoreThread
-from monitors.channel_state import AdminNotifier, outbox_notifier
-from monitors.feed_parse import FeedError, parse_feed
-from monitors.feed_state import (
+from communique.monitors.channel_state import AdminNotifier, outbox_notifier
+from communique.monitors.feed_parse import FeedError, parse_feed
+from communique.monitors.feed_state import (
     Backoff,
     FeedState,
     get_feed,
@@ -38,6 +32,12 @@ from monitors.feed_state import (
     record_success,
     sync_feeds,
 )
+
+from communique.errors import ConfigError
+from communique.models import NewsItem
+from communique.pipeline import ingest_news
+from communique.settings import FeedConfig, Settings
+from communique.store import StoreThread
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Communique/0.1 (+feeds)"

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from communique.monitors.feed_parse import FeedError, ParsedFeed, canonical_url, parse_feed
+from communique.monitors.jsonl import read_news, read_statements
+from communique.monitors.telegram_export import load_json, looks_like_export, read_export
 from sqlite_utils import Database
 
 from communique.channel_identity import note_exported_channel, resolve_export_channel, unresolved_key
@@ -17,9 +20,6 @@ from communique.models import NewsItem, Statement, channel_key
 from communique.pipeline import ingest_news, ingest_statement
 from communique.settings import FeedConfig, Settings
 from communique.store import transaction
-from monitors.feed_parse import FeedError, ParsedFeed, canonical_url, parse_feed
-from monitors.jsonl import read_news, read_statements
-from monitors.telegram_export import load_json, looks_like_export, read_export
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 

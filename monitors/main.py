@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from communique.monitors.channel_state import AdminNotifier, describe, outbox_notifier
+from communique.monitors.preview_monitor import PreviewMonitor
+from communique.monitors.session import SessionProblem, build_client, explain, require_authorized, session_place
+from communique.monitors.telethon_client import MonitorClient
+from communique.monitors.telethon_monitor import TelethonMonitor
 from telethon import TelegramClient, errors
 
 from communique.settings import ChannelConfig, Secrets, Settings
 from communique.store import StoreThread
-from monitors.channel_state import AdminNotifier, describe, outbox_notifier
-from monitors.preview_monitor import PreviewMonitor
-from monitors.session import SessionProblem, build_client, explain, require_authorized, session_place
-from monitors.telethon_client import MonitorClient
-from monitors.telethon_monitor import TelethonMonitor
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0

@@ -13,9 +13,9 @@ which posts may be missing.
 from __future__ import annotations
 
 import httpx
+from communique.monitors.preview import PreviewPage, parse_preview_page
 
 from communique.models import Statement, channel_key
-from monitors.preview import PreviewPage, parse_preview_page
 
 USER_AGENT = "Communique/0.1 (+preview)"
 

@@ -22,6 +22,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
+from communique.monitors.channel_state import AdminNotifier, describe, note_channel, note_channel_error
+from communique.monitors.preview_fetch import PreviewUnavailable, fetch_preview
 from sqlite_utils import Database
 
 from communique.models import NewsItem, Statement
@@ -29,8 +31,6 @@ from communique.pipeline import ingest_news, ingest_statement, still_news
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
 from communique.store.statements import advance_channel, last_message_id
-from monitors.channel_state import AdminNotifier, describe, note_channel, note_channel_error
-from monitors.preview_fetch import PreviewUnavailable, fetch_preview
 
 log = logging.getLogger(__name__)
 POSTS_PER_PAGE = 20  # about what one t.me/s page shows

@@ -21,6 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from communique.monitors.channel_state import AdminNotifier, describe, note_channel, note_channel_error
+from communique.monitors.telethon_client import MonitorClient, broken_reason, channel_target
+from communique.monitors.telethon_convert import album_statements, group_albums, is_post, to_news_item, to_statement
+from communique.monitors.telethon_ingest import store_edit, store_news, store_statements
 from telethon import TelegramClient, errors, events, utils
 from telethon.tl import types
 
@@ -29,10 +33,6 @@ from communique.pipeline import ingest_deletions, still_news
 from communique.settings import ChannelConfig, Settings
 from communique.store import StoreThread
 from communique.store.statements import advance_channel, last_message_id
-from monitors.channel_state import AdminNotifier, describe, note_channel, note_channel_error
-from monitors.telethon_client import MonitorClient, broken_reason, channel_target
-from monitors.telethon_convert import album_statements, group_albums, is_post, to_news_item, to_statement
-from monitors.telethon_ingest import store_edit, store_news, store_statements
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 100

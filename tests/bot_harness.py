@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from communique.bot.app import build_application, serve
+from communique.bot.delivery import DeliveryOptions
+from communique.bot.ratelimit import Limits
 from fakebotapi import FakeBotAPI
 
-from bot.app import build_application, serve
-from bot.delivery import DeliveryOptions
-from bot.ratelimit import Limits
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
 

@@ -23,13 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from communique.monitors.telethon_client import MonitorClient
 from telethon import errors, utils
 from telethon.crypto import AuthKey
 from telethon.password import big_num_for_hash, compute_digest, num_bytes_for_hash, xor
 from telethon.sessions import StringSession
 from telethon.tl import types
-
-from monitors.telethon_client import MonitorClient
 
 SELF_ID = 777000111
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -81,7 +81,7 @@ def test_only_concerned_subscribers_get_the_alert(db, settings):
 
 
 def test_invisible_characters_inside_a_word_do_not_hide_it_from_keywords(db, settings):
-    from bot.targets import parse_target
+    from communique.bot.targets import parse_target
 
     typed = parse_target("Кр\u200bым", settings)
     assert (typed.kind, typed.value) == ("keyword", "крым")

@@ -6,15 +6,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot_harness import ADMIN, running_bot
+from communique.bot.handlers.common import ONLY_GROUP_ADMINS
+from communique.monitors.importing import import_file
 from conftest import NOW, SAMPLES
 from fakebotapi import FakeBotAPI
 
-from bot.handlers.common import ONLY_GROUP_ADMINS
 from communique.models import Statement
 from communique.pipeline import ingest_statement
 from communique.settings import Settings
 from communique.store.subscribers import get_subscriber, subscriptions_of
-from monitors.importing import import_file
 
 READER, GROUP, MEMBER = 4242, -1001234567890, 5151
 POSTS = [

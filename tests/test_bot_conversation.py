@@ -6,10 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot_harness import running_bot
+from communique.bot.context import on_schedule_change
 from conftest import NOW
 from fakebotapi import FakeBotAPI
 
-from bot.context import on_schedule_change
 from communique.models import Statement
 from communique.pipeline import ingest_statement
 from communique.settings import Settings

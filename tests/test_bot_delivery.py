@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from bot_harness import FAST
+from communique.bot.delivery import Delivery, DeliveryOptions
+from communique.bot.ratelimit import Limits
 from conftest import NOW, ROOT
 from fakebotapi import FakeBotAPI, RateLimits
 from fakebotapi_rules import ApiError
 from telegram import Bot
 
-from bot.delivery import Delivery, DeliveryOptions
-from bot.ratelimit import Limits
 from communique.messages import MESSAGE_LIMIT, length
 from communique.models import Alert, Statement
 from communique.pipeline import ingest_statement
@@ -128,7 +128,7 @@ async def test_a_worker_that_died_elsewhere_has_its_claims_taken_over_when_its_l
 KILLED_WORKER = """
 import sys
 from datetime import UTC, datetime, timedelta
-from bot import outbox_state
+from communique.bot import outbox_state
 from communique.process import identity
 from communique.store import open_db, transaction, workers
 db = open_db(sys.argv[1])

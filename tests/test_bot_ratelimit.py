@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from bot.ratelimit import Limits, SlidingWindowLimiter
+from communique.bot.ratelimit import Limits, SlidingWindowLimiter
 
 EXACT = Limits(margin=0.0)
 

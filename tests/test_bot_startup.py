@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from bot_harness import ADMIN, running_bot
+from communique.bot.app import BotUnavailable, build_application, delivery_options, serve
 from conftest import NOW, ROOT
 from fakebotapi import FakeBotAPI
 from fakebotapi_rules import ApiError
 
-from bot.app import BotUnavailable, build_application, delivery_options, serve
 from communique.cli import main
 from communique.models import Alert
 from communique.settings import Secrets, Settings

@@ -149,8 +149,9 @@ def test_live_an_article_without_a_date_takes_the_time_it_was_fetched(db, settin
 @pytest.mark.skipif(not DEV.exists(), reason="shared statements-news-dev set not present")
 @pytest.mark.parametrize("busy_window", [False, True])
 def test_on_real_statements_and_news_covered_is_right_at_least_95_percent_of_the_time(busy_window):
+    from communique.monitors.jsonl import read_news, read_statements
+
     from communique.evaluate import evaluate, read_qrels, undated
-    from monitors.jsonl import read_news, read_statements
 
     news = read_news(DEV / "news.jsonl")
     result = evaluate(read_statements(DEV / "statements.jsonl"), undated(news) if busy_window else news,
@@ -161,8 +162,9 @@ def test_on_real_statements_and_news_covered_is_right_at_least_95_percent_of_the
 
 @pytest.mark.skipif(not (DEV.exists() and CLAIMS.exists()), reason="shared data sets not present")
 def test_real_texts_that_share_no_story_are_never_covered(tmp_path):
+    from communique.monitors.jsonl import read_news, read_statements
+
     from communique.evaluate import count_unrelated
-    from monitors.jsonl import read_news, read_statements
 
     spec = importlib.util.spec_from_file_location("unrelated_sets", ROOT / "bench" / "unrelated_sets.py")
     assert spec is not None and spec.loader is not None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from communique.bot.delivery import Delivery, DeliveryOptions
+from communique.bot.ratelimit import Limits
 from conftest import ROOT
 from fakebotapi_rules import parse_html
 from telegram import Bot
 
-from bot.delivery import Delivery, DeliveryOptions
-from bot.ratelimit import Limits
 from communique.digest import build_digest, enqueue_digest, plan_digest, render_digest
 from communique.messages import MESSAGE_LIMIT, length, strip_tags
 from communique.models import NewsItem, Statement

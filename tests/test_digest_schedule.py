@@ -11,10 +11,10 @@ from time import monotonic
 from zoneinfo import ZoneInfo
 
 import pytest
+from communique.bot.context import schedule_changed
+from communique.bot.digest_jobs import schedule_digests, scheduled_digests
 from telegram.ext import Application, CallbackContext
 
-from bot.context import schedule_changed
-from bot.digest_jobs import schedule_digests, scheduled_digests
 from communique.digest_schedule import Occurrence, missed_occurrence, next_occurrence, parse_hhmm
 from communique.models import Statement
 from communique.store import StoreThread

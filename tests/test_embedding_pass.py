@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from communique.bot.handlers.admin import stats_rows
+from communique.monitors.jsonl import read_news, read_statements
 from conftest import ROOT
 from sqlite_utils import Database
 
-from bot.handlers.admin import stats_rows
 from communique import embedding_index
 from communique.batch import match_all
 from communique.embedding_worker import EmbeddingWorker
@@ -32,7 +33,6 @@ from communique.settings import Settings, parse_settings
 from communique.store import StoreThread, transaction
 from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
-from monitors.jsonl import read_news, read_statements
 
 MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
 STATEMENTS = {s.ext_id: s for s in read_statements(MULTILINGUAL / "statements.jsonl")}

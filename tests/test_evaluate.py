@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from communique.monitors.jsonl import read_news, read_statements
 from conftest import ROOT
 
 from communique.errors import ImportFormatError
@@ -21,7 +22,6 @@ from communique.evaluate import (
     split_by_language,
     threshold_for_precision,
 )
-from monitors.jsonl import read_news, read_statements
 
 MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from communique.monitors.feed_jobs import schedule_feeds
+from communique.monitors.feed_state import sync_feeds
+from communique.monitors.feeds import PollPolicy, new_client
 from conftest import SAMPLES
 from fakebotapi import FakeBotAPI
 from feedsite import FeedSite, site_fixture  # noqa: F401  (the `site` fixture)
@@ -22,9 +25,6 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread, transaction
-from monitors.feed_jobs import schedule_feeds
-from monitors.feed_state import sync_feeds
-from monitors.feeds import PollPolicy, new_client
 
 FEEDS = SAMPLES / "feeds"
 POLICY = PollPolicy(timeout=2, concurrency=8)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from communique.monitors.feed_parse import FeedError, canonical_url, parse_feed
 from conftest import NOW, SAMPLES
-
-from monitors.feed_parse import FeedError, canonical_url, parse_feed
 
 FEEDS = SAMPLES / "feeds"
 URL = "https://wire.example/rss"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from communique.monitors.feed_state import Backoff, describe, get_feed
+from communique.monitors.feeds import FeedPoller, PollPolicy, new_client
 from conftest import NOW, SAMPLES
 from feedsite import FeedSite, site_fixture  # noqa: F401  (the `site` fixture)
 from sqlite_utils import Database
@@ -24,8 +26,6 @@ from communique.store import StoreThread, transaction
 from communique.store.matches import coverage
 from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
-from monitors.feed_state import Backoff, describe, get_feed
-from monitors.feeds import FeedPoller, PollPolicy, new_client
 
 FEEDS = SAMPLES / "feeds"
 MB = 1024 * 1024

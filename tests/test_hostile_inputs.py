@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 import pytest
+from communique.monitors.feed_parse import parse_feed
+from communique.monitors.importing import import_file
 from conftest import NOW, ROOT
 
 from communique.cli import main
 from communique.errors import ImportFormatError
-from monitors.feed_parse import parse_feed
-from monitors.importing import import_file
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,11 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from communique.monitors.importing import import_file
 from conftest import NOW, SAMPLES
 
 from communique.errors import ImportFormatError
 from communique.settings import ChannelConfig
-from monitors.importing import import_file
 
 EXPORT = SAMPLES / "mod_russia_export" / "result.json"
 
@@ -139,8 +139,9 @@ def meduza_file(tmp_path, *, title: str, self_link: bool, links: bool = True):
 
 def poll_meduza(db, settings, tmp_path, *, links: bool = True):
     """The configured Meduza feed as the poller stores it: under the outlet, in its language."""
+    from communique.monitors.feed_parse import parse_feed
+
     from communique.pipeline import ingest_news
-    from monitors.feed_parse import parse_feed
 
     parsed = parse_feed(meduza_file(tmp_path, title="x", self_link=False, links=links).read_bytes(), outlet="Meduza",
                         feed_url="https://meduza.io/rss/all", language="ru", now=NOW)

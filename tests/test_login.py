@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from communique.monitors.main import keep_watching
+from communique.monitors.session import SessionProblem, build_client, open_session, require_authorized, run_login
+from communique.monitors.telethon_monitor import TelethonMonitor
 from faketelegram import FakeTelegram, LoginServer, offline  # noqa: F401 (fixture)
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
@@ -18,9 +21,6 @@ from communique import cli
 from communique.errors import MissingCredentials
 from communique.settings import Secrets, Settings, parse_settings
 from communique.store import StoreThread
-from monitors.main import keep_watching
-from monitors.session import SessionProblem, build_client, open_session, require_authorized, run_login
-from monitors.telethon_monitor import TelethonMonitor
 
 pytestmark = pytest.mark.usefixtures("offline")
 SECRETS = Secrets(api_id=12345, api_hash="0123456789abcdef")

@@ -169,8 +169,9 @@ def test_text_without_any_indexed_word_matches_nothing(archive):
 
 @pytest.mark.skipif(not CLAIMS.exists(), reason="shared claims-en-dev data set not present")
 def test_claims_dev_set_reaches_map_at_5_of_0_85():
+    from communique.monitors.jsonl import read_news, read_statements
+
     from communique.evaluate import evaluate, read_qrels
-    from monitors.jsonl import read_news, read_statements
 
     result = evaluate(read_statements(CLAIMS / "statements.jsonl"), read_news(CLAIMS / "news.jsonl"),
                       read_qrels(CLAIMS / "qrels.tsv"))

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from communique.monitors.preview import PreviewPage, parse_preview_page, parse_views
+from communique.monitors.preview_fetch import USER_AGENT, PreviewUnavailable, fetch_preview
 from loopback import serving
 
 from communique.models import Statement
-from monitors.preview import PreviewPage, parse_preview_page, parse_views
-from monitors.preview_fetch import USER_AGENT, PreviewUnavailable, fetch_preview
 
 FIXTURES = Path(__file__).parent / "fixtures" / "preview"
 CHANNEL = "MFA_Bulletin"

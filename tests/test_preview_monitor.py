@@ -12,6 +12,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from communique.monitors.main import plan_sources, start_channel_side
+from communique.monitors.preview_monitor import PreviewMonitor
+from communique.monitors.telethon_convert import to_statement
 from conftest import NOW
 from faketelegram import FakeTelegram, offline  # noqa: F401 (fixture)
 from loopback import serving
@@ -29,9 +32,6 @@ from communique.store.outbox import claim, mark_sent, pending_for
 from communique.store.statements import advance_channel
 from communique.store.subscribers import ensure_subscriber, subscribe
 from communique.store.timefmt import to_db
-from monitors.main import plan_sources, start_channel_side
-from monitors.preview_monitor import PreviewMonitor
-from monitors.telethon_convert import to_statement
 
 pytestmark = pytest.mark.usefixtures("offline")
 LATEST, OLDER = "/s/mfa_bulletin", "/s/mfa_bulletin?before=120"  # configured usernames are lower-cased
@@ -227,7 +227,7 @@ def test_without_api_credentials_every_channel_is_read_from_its_preview_page() -
 
 async def test_the_channel_side_runs_on_preview_pages_alone_and_stops_cleanly(
         site: PreviewSite, store: StoreThread, db: Database, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="monitors")
+    caplog.set_level(logging.INFO, logger="communique.monitors")
     waits: list[float] = []
     forever = asyncio.Event()
 

@@ -16,6 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from communique.monitors.channel_state import outbox_notifier
+from communique.monitors.importing import import_file
+from communique.monitors.main import keep_watching
+from communique.monitors.telethon_convert import album_statements, forwarded_from, media_kind, post_text, to_statement
+from communique.monitors.telethon_monitor import TelethonMonitor
 from conftest import NOW
 from faketelegram import T0, FakeTelegram, NetworkUsed, offline, photo, post, service  # noqa: F401 (fixture)
 from sqlite_utils import Database
@@ -27,11 +32,6 @@ from communique.settings import Settings, parse_settings
 from communique.store import StoreThread
 from communique.store.statements import versions
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
-from monitors.channel_state import outbox_notifier
-from monitors.importing import import_file
-from monitors.main import keep_watching
-from monitors.telethon_convert import album_statements, forwarded_from, media_kind, post_text, to_statement
-from monitors.telethon_monitor import TelethonMonitor
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -310,7 +310,7 @@ async def test_posts_published_while_down_are_stored_and_alerted_once_in_order(
     assert outbox(db) == []
 
     telegram.history[MOD] += [post(MOD, i, f"Сводка {i}") for i in range(4, 124)]
-    caplog.set_level(logging.INFO, logger="monitors.telethon_monitor")
+    caplog.set_level(logging.INFO, logger="communique.monitors.telethon_monitor")
     second = monitor_for(restarted(telegram), settings, store, clock, admin_notes)
     await run_until_idle(second)
     assert [s["ext_id"] for s in statements(db)] == [str(i) for i in range(1, 124)]

@@ -6,6 +6,10 @@ import difflib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from communique.bot.context import Context
+from communique.bot.handlers import admin, archive, membership, preferences, subscriptions
+from communique.bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
+from communique.bot.keyboards import TOPIC_PREFIX
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -17,10 +21,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import Context
-from bot.handlers import admin, archive, membership, preferences, subscriptions
-from bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
-from bot.keyboards import TOPIC_PREFIX
 from communique.messages import esc
 
 Handler = Callable[[Update, Context], Awaitable[None]]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from communique.bot.context import Context, settings_of, store_of
+from communique.bot.handlers.common import reply
 from sqlite_utils import Database
 from telegram import Update
 
-from bot.context import Context, settings_of, store_of
-from bot.handlers.common import reply
 from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
 from communique.settings import Settings

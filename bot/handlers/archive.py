@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from communique.bot.context import Context, settings_of, store_of
+from communique.bot.handlers.common import arg_text, reply, usage, zone
+from communique.bot.targets import channel_username
 from sqlite_utils import Database
 from telegram import Update
 
-from bot.context import Context, settings_of, store_of
-from bot.handlers.common import arg_text, reply, usage, zone
-from bot.targets import channel_username
 from communique.messages import esc, excerpt, link, split_blocks
 from communique.pipeline import channel_title
 from communique.render import local_time

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from communique.bot.chats import register
+from communique.bot.context import Context, schedule_changed, settings_of, store_of
 from telegram import Update
 
-from bot.chats import register
-from bot.context import Context, schedule_changed, settings_of, store_of
 from communique.messages import MESSAGE_LIMIT, esc, length, split_blocks
 from communique.settings import Settings
 

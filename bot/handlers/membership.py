@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from communique.bot.context import Context, schedule_changed, store_of
+from communique.bot.handlers.common import log, register_chat
 from telegram import ChatMember, Update
 
-from bot.context import Context, schedule_changed, store_of
-from bot.handlers.common import log, register_chat
 from communique.store.subscribers import deactivate
 
 GONE = (ChatMember.LEFT, ChatMember.BANNED)

@@ -8,11 +8,11 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from communique.bot.chats import overview
+from communique.bot.context import Context, schedule_changed, settings_of, store_of
+from communique.bot.handlers.common import arg_text, log, now, register_chat, reply, usage, zone
 from telegram import Update
 
-from bot.chats import overview
-from bot.context import Context, schedule_changed, settings_of, store_of
-from bot.handlers.common import arg_text, log, now, register_chat, reply, usage, zone
 from communique.messages import esc
 from communique.store.subscribers import forget, update_subscriber
 

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from communique.bot.chats import follow, followed_topics, overview, toggle_topic
+from communique.bot.context import Context, settings_of, store_of
+from communique.bot.handlers.common import (
+    COMMANDS,
+    arg_text,
+    is_admin,
+    log,
+    now,
+    register_chat,
+    reply,
+    usage,
+    usage_text,
+    zone,
+)
+from communique.bot.keyboards import topic_from_data, topics_keyboard
+from communique.bot.targets import Target, TargetError, parse_target, split_targets
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.chats import follow, followed_topics, overview, toggle_topic
-from bot.context import Context, settings_of, store_of
-from bot.handlers.common import COMMANDS, arg_text, is_admin, log, now, register_chat, reply, usage, usage_text, zone
-from bot.keyboards import topic_from_data, topics_keyboard
-from bot.targets import Target, TargetError, parse_target, split_targets
 from communique.messages import esc
 from communique.settings import Settings
 from communique.store.subscribers import unsubscribe as remove_subscription
