@@ -33,6 +33,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from communique.errors import CommuniqueError
+from communique.i18n import DEFAULT, LANGUAGES, N_, tr
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
 from communique.store.lock import serving
@@ -41,10 +42,10 @@ log = logging.getLogger("communique.bot")
 App = Application[Any, Any, Any, Any, Any, Any]
 Hook = Callable[[App], Awaitable[None]]
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-DESCRIPTION = ("Alerts when official channels (ministries, governments) post, with the news outlets that have "
-               "reported each statement, or a note that none has yet. Subscribe to topics, keywords or channels; "
-               "get a daily digest at your hour.")
-SHORT_DESCRIPTION = "Official statements, and whether the news has picked them up."
+DESCRIPTION = N_("Alerts when official channels (ministries, governments) post, with the news outlets that have "
+                 "reported each statement, or a note that none has yet. Subscribe to topics, keywords or channels; "
+                 "get a daily digest at your hour.")
+SHORT_DESCRIPTION = N_("Official statements, and whether the news has picked them up.")
 
 
 class BotUnavailable(CommuniqueError):
@@ -93,16 +94,23 @@ async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
 
 
 async def set_up_profile(application: App) -> None:
-    """The command menu (admins also see theirs) and the description; failures are logged, not fatal."""
+    """The command menu (admins also see theirs) and the description, in each language (Telegram shows a
+    user the ones for their app's language, else the default, English); failures are logged, not fatal."""
     settings: Settings = application.bot_data[SETTINGS]
     bot = application.bot
-    calls: list[tuple[str, Awaitable[Any]]] = [
-        ("command menu", bot.set_my_commands(menu())),
-        ("description", bot.set_my_description(DESCRIPTION)),
-        ("short description", bot.set_my_short_description(SHORT_DESCRIPTION)),
-    ]
-    calls += [(f"admin menu for {admin}", bot.set_my_commands(menu(admin=True), scope=BotCommandScopeChat(admin)))
-              for admin in sorted(settings.admins)]
+    calls: list[tuple[str, Awaitable[Any]]] = []
+    for lang in LANGUAGES:
+        t, code = tr(lang), None if lang == DEFAULT else lang
+        where = f" in {lang}" if code else ""
+        calls += [
+            (f"command menu{where}", bot.set_my_commands(menu(t=t), language_code=code)),
+            (f"description{where}", bot.set_my_description(t.gettext(DESCRIPTION), language_code=code)),
+            (f"short description{where}", bot.set_my_short_description(t.gettext(SHORT_DESCRIPTION),
+                                                                       language_code=code)),
+        ]
+        calls += [(f"admin menu for {admin}{where}", bot.set_my_commands(
+            menu(admin=True, t=t), scope=BotCommandScopeChat(admin), language_code=code))
+            for admin in sorted(settings.admins)]
     for what, call in calls:
         try:
             await call

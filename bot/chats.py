@@ -21,13 +21,21 @@ MAX_SUBSCRIPTIONS = 100
 
 
 def register(db: Database, chat_id: int, *, chat_type: str, title: str | None, digest_time: str,
-             now: datetime) -> bool:
-    """Make sure the chat is a subscriber (new chats get the default digest time); True if it is new."""
+             now: datetime, language: str = "en") -> bool:
+    """Make sure the chat is a subscriber (new chats get the default digest time); True if it is new.
+    A chat without a language takes `language` (that of the user who set it up), once."""
     new = get_subscriber(db, chat_id) is None
     ensure_subscriber(db, chat_id, now=now, chat_type=chat_type, title=title)
     if new:
         update_subscriber(db, chat_id, digest_time=digest_time)
+    db.execute("UPDATE subscribers SET language = ? WHERE chat_id = ? AND language IS NULL", (language, chat_id))
     return new
+
+
+def chat_language(db: Database, chat_id: int) -> str | None:
+    """The language stored for the chat, or None for a chat not registered (or registered before languages)."""
+    row = db.execute("SELECT language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
+    return row[0] if row else None
 
 
 def follow(db: Database, chat_id: int, kind: str, value: str, *, now: datetime) -> str:

@@ -140,7 +140,7 @@ async def send_digest(job: DigestJob) -> int | None:
                                local_date=job.occurrence.local_date)
     if plan is None:
         return None
-    photo = await asyncio.to_thread(render_chart, plan.chart) if plan.chart else None
+    photo = await asyncio.to_thread(render_chart, plan.chart, plan.t) if plan.chart else None
     return await job.store.run(record_digest, plan, photo=photo, now=now)
 
 

@@ -11,9 +11,11 @@ import hashlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from communique.i18n import LANGUAGES
 from communique.settings import TopicConfig
 
 TOPIC_PREFIX = "topic:"
+LANGUAGE_PREFIX = "lang:"
 MAX_LABEL = 48
 
 
@@ -40,3 +42,10 @@ def topics_keyboard(topics: tuple[TopicConfig, ...], followed: set[str]) -> Inli
         mark = "✅" if topic.name in followed else "➕"
         rows.append([InlineKeyboardButton(f"{mark} {label}", callback_data=topic_data(topic.name))])
     return InlineKeyboardMarkup(rows)
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """One button per language, in its own name (`lang:` and the code: 7 bytes); the current one ticked."""
+    buttons = [InlineKeyboardButton(f"✅ {name}" if code == current else name, callback_data=LANGUAGE_PREFIX + code)
+               for code, name in LANGUAGES.items()]
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])

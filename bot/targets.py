@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from communique.i18n import ENGLISH, Tr
 from communique.messages import esc
 from communique.normalise import STOPWORDS, drop_invisible, fold
 from communique.settings import Settings
@@ -28,15 +29,16 @@ class Target:
     kind: str  # topic, keyword or channel
     value: str
 
-    def label(self, settings: Settings) -> str:
+    def label(self, settings: Settings, t: Tr = ENGLISH) -> str:
         """How the bot names it in replies (HTML)."""
         if self.kind == "topic":
             topic = settings.topic(self.value)
-            return f"topic <b>{esc(topic.title if topic else self.value)}</b> ({esc(self.value)})"
+            return t.gettext("topic {title} ({name})").format(
+                title=f"<b>{t.isolate(esc(topic.title if topic else self.value))}</b>", name=t.isolate(esc(self.value)))
         if self.kind == "channel":
             channel = settings.channel(self.value)
-            return f"@{esc(self.value)}" + (f" ({esc(channel.title)})" if channel else "")
-        return f"keyword “{esc(self.value)}”"
+            return t.isolate(f"@{esc(self.value)}") + (f" ({t.isolate(esc(channel.title))})" if channel else "")
+        return t.gettext("keyword “{keyword}”").format(keyword=t.isolate(esc(self.value)))
 
 
 def channel_username(text: str) -> str | None:
@@ -45,7 +47,7 @@ def channel_username(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def parse_target(text: str, settings: Settings) -> Target:
+def parse_target(text: str, settings: Settings, t: Tr = ENGLISH) -> Target:
     text = " ".join(drop_invisible(text).split())
     topic = settings.topic(text)
     if topic is not None:
@@ -54,15 +56,19 @@ def parse_target(text: str, settings: Settings) -> Target:
     if username is not None:
         return Target("channel", username)
     if text.startswith("@") or "t.me/" in text.lower():
-        raise TargetError(f"{esc(text)} is not a channel username (5 to 32 letters, digits or _, starting with a "
-                          "letter)")
+        raise TargetError(t.gettext("{text} is not a channel username (5 to 32 letters, digits or _, starting with "
+                                    "a letter)").format(text=t.isolate(esc(text))))
     if len(text) > MAX_KEYWORD:
-        raise TargetError(f"a keyword can have at most {MAX_KEYWORD} characters")
+        raise TargetError(t.ngettext("a keyword can have at most {count} character",
+                                     "a keyword can have at most {count} characters", MAX_KEYWORD).format(
+                                         count=MAX_KEYWORD))
     words = fold(text).split()
     if not words:
-        raise TargetError(f"“{esc(text)}” has no letters or digits to look for")
+        raise TargetError(t.gettext("“{text}” has no letters or digits to look for").format(
+            text=t.isolate(esc(text))))
     if all(word in STOPWORDS for word in words):
-        raise TargetError(f"“{esc(text)}” is too common to follow; add a more specific word")
+        raise TargetError(t.gettext("“{text}” is too common to follow; add a more specific word").format(
+            text=t.isolate(esc(text))))
     return Target("keyword", text.lower())
 
 

@@ -16,13 +16,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from communique import render
+from communique.i18n import tr
 from communique.store import matches
 
-_PLACEHOLDER = re.compile(r'<coverage of="([0-9]+(?:,[0-9]+)*)"/>')
+_PLACEHOLDER = re.compile(r'<coverage of="([0-9]+(?:,[0-9]+)*)"(?: lang="([a-z]+)")?/>')
 
 
-def placeholder(statement_ids: list[int]) -> str:
-    return f'<coverage of="{",".join(map(str, statement_ids))}"/>'
+def placeholder(statement_ids: list[int], lang: str = "en") -> str:
+    """Where the coverage of `statement_ids` goes, and the language to write it in."""
+    return f'<coverage of="{",".join(map(str, statement_ids))}" lang="{lang}"/>'
 
 
 def complete(db: Database, text: str) -> str:
@@ -36,4 +38,4 @@ def complete(db: Database, text: str) -> str:
     for statement_id in ids:
         for item in coverage[statement_id]:
             news.setdefault(item["news_id"], item)
-    return render.with_coverage(text, found.group(0), list(news.values()))
+    return render.with_coverage(text, found.group(0), list(news.values()), tr(found.group(2)))

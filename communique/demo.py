@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from communique import alert_coverage
 from communique.digest import build_digest, render_digest
 from communique.errors import ConfigError
+from communique.i18n import choose, tr
 from communique.messages import to_terminal
 from communique.monitors.importing import import_file
 from communique.settings import Settings
@@ -51,7 +52,8 @@ def load_subscribers(db: Database, path: Path, settings: Settings, *, now: datet
         names[chat_id] = entry.get("name", str(chat_id))
         ensure_subscriber(db, chat_id, now=now, title=names[chat_id])
         update_subscriber(db, chat_id, timezone=entry.get("timezone", settings.timezone),
-                          digest_time=entry.get("digest", settings.digest_time))
+                          digest_time=entry.get("digest", settings.digest_time),
+                          language=choose(entry.get("language")))
         for follow in entry.get("follows", []):
             kind, _, value = follow.partition(":")
             if kind == "topic" and settings.topic(value) is None:
@@ -83,9 +85,9 @@ def _run(db: Database, out: TextIO, settings: Settings, samples: Path, now: date
         print(f"\n{'=' * 72}\n{name} (chat {chat_id}): {len(rows)} alert(s)\n{'=' * 72}", file=out)
         for row in rows:
             print(f"\n{to_terminal(alert_coverage.complete(db, row['text']))}\n{'-' * 40}", file=out)
-        sub = db.execute("SELECT timezone FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
+        sub = db.execute("SELECT timezone, language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
         digest = build_digest(db, chat_id, start=now - timedelta(days=3), end=now, settings=settings)
         print(f"\n--- daily digest for {name} ---", file=out)
-        for message in render_digest(digest, ZoneInfo(sub[0] or settings.timezone)):
+        for message in render_digest(digest, ZoneInfo(sub[0] or settings.timezone), tr(sub[1])):
             print(to_terminal(message), file=out)
     print(f"\n{GO_LIVE}", file=out)

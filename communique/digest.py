@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
 from communique.digest_chart import ChartData, count_by_day, render_chart
+from communique.i18n import ENGLISH, N_, Tr, tr
 from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, split_blocks
 from communique.models import Alert
@@ -29,12 +30,12 @@ from communique.store import outbox, transaction
 from communique.store.subscribers import get_subscriber, subscriptions_of
 from communique.store.timefmt import from_db, to_db
 
-OTHER_GROUP = "Also followed"
+OTHER_GROUP = N_("Also followed")
 FIRST_PERIOD = timedelta(hours=24)  # a chat's first digest covers the last day
 MAX_PERIOD = timedelta(days=7)  # a digest turned back on after a month covers a week, not the month
 LATE_ARRIVALS = timedelta(days=1)  # posts fetched after the previous digest, dated up to a day before it
 CHART_DAYS = 7
-NOTHING_NEW = "Nothing new on what you follow."
+NOTHING_NEW = N_("Nothing new on what you follow.")
 _stems = lru_cache(maxsize=8192)(lambda text: frozenset(statement_stems(text)))
 
 
@@ -165,25 +166,29 @@ def _group(reasons: list[str], settings: Settings) -> str:
     return next((t.title for t in settings.topics if t.name in followed), OTHER_GROUP)
 
 
-def _when(value: str | None, tz: tzinfo) -> str:
+def _when(value: str | None, tz: tzinfo, t: Tr = ENGLISH) -> str:
     moment = from_db(value)
-    return moment.astimezone(tz).strftime("%d %b %H:%M") if moment else "time unknown"
+    return t.datetime(moment.astimezone(tz), "dd MMM HH:mm") if moment else t.gettext("time unknown")
 
 
-def _entry_line(entry: Entry, tz: tzinfo) -> str:
+def _entry_line(entry: Entry, tz: tzinfo, t: Tr = ENGLISH) -> str:
     st = entry.statement
-    text = excerpt((st["text"] or f"[{st['media'] or 'no text'}]").replace("\n", " "), 160)
+    text = excerpt((st["text"] or f"[{st['media'] or t.gettext('no text')}]").replace("\n", " "), 160)
     if entry.coverage:
         first = entry.coverage[0]
         outlets = len({c["source"] for c in entry.coverage})
-        delay = delay_text(first.get("delay_minutes"))
-        status = (f"reported by {outlets} outlet{'s' if outlets != 1 else ''} "
-                  f"(first: {esc(first['source'])}{', ' + esc(delay) if delay else ''})")
+        delay = delay_text(first.get("delay_minutes"), t)
+        first_report = t.isolate(esc(first["source"])) + (", " + esc(delay) if delay else "")
+        status = t.ngettext("reported by {count} outlet (first: {first})",
+                            "reported by {count} outlets (first: {first})", outlets).format(count=outlets,
+                                                                                             first=first_report)
     else:
-        status = "<b>not yet reported</b>"
-    when = _when(st["date"] or st["ingested_at"], tz)
-    also = "".join(f" · also {esc(title)} {link(row.get('url'), '→ post')}" for title, row in entry.reposts)
-    return f"• {esc(when)} · {esc(text)} {link(st.get('url'), '→ post')}{also} · {status}"
+        status = f"<b>{t.gettext('not yet reported')}</b>"
+    when = _when(st["date"] or st["ingested_at"], tz, t)
+    post = t.gettext("→ post")
+    also = "".join(" · " + t.gettext("also {channel}").format(channel=t.isolate(esc(title))) +
+                   f" {link(row.get('url'), post)}" for title, row in entry.reposts)
+    return f"• {esc(when)} · {t.isolate(esc(text))} {link(st.get('url'), post)}{also} · {status}"
 
 
 @dataclass(slots=True)
@@ -194,51 +199,65 @@ class _Block:
     resume: str | None = None
 
 
-def _blocks(digest: Digest, tz: tzinfo) -> list[_Block]:
+CHANGES = {"edited": N_("edited"), "deleted": N_("deleted")}
+
+
+def _blocks(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[_Block]:
     blocks = []
+    continued = t.gettext("(continued)")
     for group, channels in digest.groups.items():
-        heading = f"<b>■ {esc(group)}</b>\n"
+        group = t.gettext(OTHER_GROUP) if group == OTHER_GROUP else group
+        heading = f"<b>■ {t.isolate(esc(group))}</b>\n"
         for channel, entries in channels.items():
-            lines = [_entry_line(e, tz) for e in entries]
-            lines[0] = f"{heading}<b>{esc(channel)}</b>\n{lines[0]}"  # a heading never ends a message
-            blocks.append(_Block(lines, f"<b>■ {esc(group)} · {esc(channel)}</b> <i>(continued)</i>"))
+            lines = [_entry_line(e, tz, t) for e in entries]
+            lines[0] = f"{heading}<b>{t.isolate(esc(channel))}</b>\n{lines[0]}"  # a heading never ends a message
+            blocks.append(_Block(lines, f"<b>■ {t.isolate(esc(group))} · {t.isolate(esc(channel))}</b> "
+                                        f"<i>{continued}</i>"))
             heading = ""
     if digest.changes:
-        lines = [f"• {kind}: {esc(e.channel_title)}, post of {esc(_when(e.statement['date'], tz))} "
-                 f"{link(e.statement.get('url'), '→ post')}" for kind, e in digest.changes]
-        lines[0] = f"<b>✏️ Edits and deletions</b>\n{lines[0]}"
-        blocks.append(_Block(lines, "<b>✏️ Edits and deletions</b> <i>(continued)</i>"))
+        lines = ["• " + t.gettext("{change}: {channel}, post of {time}").format(
+                    change=t.gettext(CHANGES[kind]), channel=t.isolate(esc(e.channel_title)),
+                    time=esc(_when(e.statement["date"], tz, t))) +
+                 f" {link(e.statement.get('url'), t.gettext('→ post'))}" for kind, e in digest.changes]
+        title = t.gettext("Edits and deletions")
+        lines[0] = f"<b>✏️ {title}</b>\n{lines[0]}"
+        blocks.append(_Block(lines, f"<b>✏️ {title}</b> <i>{continued}</i>"))
     return blocks
 
 
-def _counts(digest: Digest) -> str:
+def _counts(digest: Digest, t: Tr = ENGLISH) -> str:
     entries = digest.entries
     covered = sum(e.covered for e in entries)
     edited = sum(kind == "edited" for kind, _ in digest.changes)
     deleted = sum(kind == "deleted" for kind, _ in digest.changes)
-    return (f"<i>{len(entries)} statement{'s' if len(entries) != 1 else ''} · {covered} reported · "
-            f"{len(entries) - covered} not yet reported · {edited} edited · {deleted} deleted</i>")
+    parts = [t.ngettext("{count} statement", "{count} statements", len(entries)).format(count=len(entries)),
+             t.ngettext("{count} reported", "{count} reported", covered).format(count=covered),
+             t.ngettext("{count} not yet reported", "{count} not yet reported", len(entries) - covered).format(
+                 count=len(entries) - covered),
+             t.ngettext("{count} edited", "{count} edited", edited).format(count=edited),
+             t.ngettext("{count} deleted", "{count} deleted", deleted).format(count=deleted)]
+    return f"<i>{' · '.join(parts)}</i>"
 
 
-def render_digest(digest: Digest, tz: tzinfo) -> list[str]:
-    """The digest as Telegram HTML messages under 4096 characters.  The counts come first, under the period;
-    messages break between entries, never inside one; a channel that spills over is headed again with
-    "(continued)"."""
-    period = f"{local_time(digest.start, tz)} – {local_time(digest.end, tz)}" if digest.start else \
-        f"until {local_time(digest.end, tz)}"
-    header = f"🗞 <b>Your Communique digest</b>\n<i>{esc(period)}</i>"
+def render_digest(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[str]:
+    """The digest as Telegram HTML messages under 4096 characters, in the chat's language.  The counts
+    come first, under the period; messages break between entries, never inside one; a channel that
+    spills over is headed again with "(continued)"."""
+    period = f"{local_time(digest.start, tz, t)} – {local_time(digest.end, tz, t)}" if digest.start else \
+        t.gettext("until {time}").format(time=local_time(digest.end, tz, t))
+    header = t.lines(f"🗞 <b>{t.gettext('Your Communique digest')}</b>\n<i>{esc(period)}</i>")
     if digest.empty:
-        return [f"{header}\n\n{NOTHING_NEW}"]
+        return [f"{header}\n\n{t.lines(t.gettext(NOTHING_NEW))}"]
     messages: list[str] = []
-    current = f"{header}\n{_counts(digest)}"
-    for block in _blocks(digest, tz):
-        for index, line in enumerate(block.lines):
+    current = f"{header}\n{t.lines(_counts(digest, t))}"
+    for block in _blocks(digest, tz, t):
+        for index, line in enumerate(map(t.lines, block.lines)):
             candidate = current + ("\n" if index else "\n\n") + line
             if length(candidate) <= MESSAGE_LIMIT:
                 current = candidate
                 continue
             messages.append(current)
-            current = f"{block.resume}\n{line}" if index and block.resume else line
+            current = f"{t.lines(block.resume)}\n{line}" if index and block.resume else line
             if length(current) > MESSAGE_LIMIT:  # a line no message can hold: cut it between words
                 *whole, current = split_blocks([current])
                 messages.extend(whole)
@@ -265,6 +284,7 @@ class DigestPlan:
     local_date: date
     tz: ZoneInfo
     send_empty: bool  # the chat asked for "nothing today" messages
+    t: Tr = ENGLISH  # the chat's language
 
     @property
     def wanted(self) -> bool:
@@ -277,7 +297,7 @@ class DigestPlan:
         return chart if self.wanted and chart is not None and chart.enough else None
 
     def messages(self) -> list[str]:
-        return render_digest(self.digest, self.tz) if self.wanted else []
+        return render_digest(self.digest, self.tz, self.t) if self.wanted else []
 
 
 def digest_done(db: Database, chat_id: int, local_date: date) -> bool:
@@ -299,7 +319,7 @@ def plan_digest(db: Database, chat_id: int, *, now: datetime, settings: Settings
         return None
     start, end = period_bounds(db, chat_id, now)
     digest = build_digest(db, chat_id, start=start, end=end, settings=settings, tz=tz)
-    return DigestPlan(digest, day, tz, bool(sub["empty_digest"]))
+    return DigestPlan(digest, day, tz, bool(sub["empty_digest"]), tr(sub["language"]))
 
 
 def record_digest(db: Database, plan: DigestPlan, *, photo: bytes | None, now: datetime) -> int | None:
@@ -329,5 +349,5 @@ def enqueue_digest(db: Database, chat_id: int, *, now: datetime, settings: Setti
     plan = plan_digest(db, chat_id, now=now, settings=settings, local_date=local_date)
     if plan is None:
         return None
-    photo = render_chart(plan.chart) if plan.chart else None
+    photo = render_chart(plan.chart, plan.t) if plan.chart else None
     return record_digest(db, plan, photo=photo, now=now)

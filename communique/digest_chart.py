@@ -2,6 +2,9 @@
 
 Rendered headless with matplotlib's Agg canvas (no pyplot, no display, no global backend).
 A digest carries a chart only when it says something: at least `MIN_DAYS` days with statements.
+Labels are in the chat's language; matplotlib draws characters one by one, left to right, so
+Arabic and Hebrew (the labels, and channel names in any chart) are shaped and put in visual order
+first, with arabic-reshaper and python-bidi.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from arabic_reshaper import reshape
+from bidi import get_display
+
+from communique.i18n import ENGLISH, Tr
 
 MIN_DAYS = 3
 MAX_SERIES = 6  # more channels than this are summed into one "other channels" band
@@ -52,30 +60,36 @@ def count_by_day(items: Iterable[tuple[str, date]], days: Sequence[date]) -> Cha
     return ChartData(tuple(days), {name: tuple(c[d] for d in days) for name, c in ordered})
 
 
-def _bands(data: ChartData) -> list[tuple[str, tuple[int, ...]]]:
+def _bands(data: ChartData, t: Tr) -> list[tuple[str, tuple[int, ...]]]:
     bands = list(data.series.items())
     if len(bands) <= MAX_SERIES:
         return bands
     rest = bands[MAX_SERIES - 1:]
     other = tuple(sum(counts[i] for _, counts in rest) for i in range(len(data.days)))
-    return [*bands[: MAX_SERIES - 1], (f"{len(rest)} other channels", other)]
+    label = t.ngettext("{count} other channel", "{count} other channels", len(rest)).format(count=len(rest))
+    return [*bands[: MAX_SERIES - 1], (label, other)]
 
 
 def _label(name: str) -> str:
-    return name if len(name) <= 28 else name[:27] + "…"
+    return _visual(name if len(name) <= 28 else name[:27] + "…")
 
 
-def render_chart(data: ChartData) -> bytes:
+def _visual(text: str) -> str:
+    """Text as matplotlib must be given it to show it right: Arabic letters joined, right-to-left runs reversed."""
+    return get_display(reshape(text))
+
+
+def render_chart(data: ChartData, t: Tr = ENGLISH) -> bytes:
     """A PNG of stacked daily bars, one colour per channel, with a legend to the right.
 
     Drawing takes about 85 ms, and chats that follow the same channels in the same time zone have
     the same chart on the same day, so the latest charts drawn are kept and given again.
     """
-    key = (data.days, tuple(data.series.items()))
+    key = (t.lang, data.days, tuple(data.series.items()))
     with _RENDER_LOCK:
         png = _drawn.get(key)
         if png is None:
-            png = _drawn[key] = _draw(data)
+            png = _drawn[key] = _draw(data, t)
             while len(_drawn) > KEEP_DRAWN:
                 _drawn.popitem(last=False)
         else:
@@ -83,7 +97,7 @@ def render_chart(data: ChartData) -> bytes:
         return png
 
 
-def _draw(data: ChartData) -> bytes:
+def _draw(data: ChartData, t: Tr) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -93,13 +107,15 @@ def _draw(data: ChartData) -> bytes:
     axes = figure.add_subplot()
     positions = range(len(data.days))
     bottom = [0] * len(data.days)
-    for (name, counts), colour in zip(_bands(data), COLOURS, strict=False):
+    for (name, counts), colour in zip(_bands(data, t), COLOURS, strict=False):
         axes.bar(positions, counts, bottom=bottom, width=0.8, color=colour, label=_label(name), linewidth=0)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    axes.set_xticks(list(positions), [d.strftime("%a %d") for d in data.days], fontsize=8)
+    axes.set_xticks(list(positions), [_visual(t.date(d, "EEE dd")) for d in data.days], fontsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="y", labelsize=8)
-    axes.set_title(f"Statements per day, last {len(data.days)} days", fontsize=10)
+    title = t.ngettext("Statements per day, last {count} day", "Statements per day, last {count} days",
+                       len(data.days)).format(count=len(data.days))
+    axes.set_title(_visual(title), fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     figure.tight_layout()

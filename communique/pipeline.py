@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from communique import alert_coverage, render
 from communique.audience import reasons_by_chat, statement_stems
+from communique.i18n import Tr, tr
 from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
 from communique.models import Alert, Candidate, NewsItem, Statement
 from communique.settings import Settings
@@ -51,6 +52,12 @@ def match_options(settings: Settings) -> MatchOptions:
 def _tz(db: Database, chat_id: int, settings: Settings) -> ZoneInfo:
     row = db.execute("SELECT timezone FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
     return ZoneInfo((row and row[0]) or settings.timezone)
+
+
+def _tr(db: Database, chat_id: int) -> Tr:
+    """The chat's language (English for a chat that has none)."""
+    row = db.execute("SELECT language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
+    return tr(row and row[0])
 
 
 def channel_title(db: Database, channel: str, settings: Settings) -> str:
@@ -195,19 +202,19 @@ def _alert_texts(db: Database, statement_id: int, *, settings: Settings) -> tupl
     if first is not None:
         had_it = set(outbox.sent_recipients(db, f"alert:{statement_key(first)}"))
         ids.append(first["id"])
-    coverage = alert_coverage.placeholder(ids)  # filled in when sent, with the reports found meanwhile
     title = channel_title(db, row["channel"], settings)
     first_posted = (channel_title(db, first["channel"], settings), first) if first is not None else None
-    texts: dict[tuple[str, tuple[str, ...]], str] = {}  # many chats share a time zone and their reasons
+    texts: dict[tuple[str, str, tuple[str, ...]], str] = {}  # many chats share a language, zone and reasons
     result = []
     for chat_id, reasons in audience.items():
         if chat_id in had_it:
             continue
-        tz = _tz(db, chat_id, settings)
-        if (tz.key, tuple(reasons)) not in texts:
-            texts[(tz.key, tuple(reasons))] = render.alert_text(row, title, coverage, reasons, tz,
-                                                                first_posted=first_posted)
-        result.append((chat_id, texts[(tz.key, tuple(reasons))]))
+        tz, t = _tz(db, chat_id, settings), _tr(db, chat_id)
+        if (t.lang, tz.key, tuple(reasons)) not in texts:
+            coverage = alert_coverage.placeholder(ids, t.lang)  # filled in when sent, with reports found meanwhile
+            texts[(t.lang, tz.key, tuple(reasons))] = render.alert_text(row, title, coverage, reasons, tz,
+                                                                        first_posted=first_posted, t=t)
+        result.append((chat_id, texts[(t.lang, tz.key, tuple(reasons))]))
     return key, result
 
 
@@ -228,9 +235,9 @@ def _follow_up(db: Database, statement_id: int, kind: str, *, settings: Settings
     key = f"edit:{statement_key(row)}:v{version}" if kind == "edit" else f"delete:{statement_key(row)}"
     queued = 0
     for chat_id in _recipients(db, row, "edit_followups"):
-        tz = _tz(db, chat_id, settings)
-        text = (render.edit_text(row, title, previous_text or "", tz) if kind == "edit"
-                else render.deletion_text(row, title, tz))
+        tz, t = _tz(db, chat_id, settings), _tr(db, chat_id)
+        text = (render.edit_text(row, title, previous_text or "", tz, t) if kind == "edit"
+                else render.deletion_text(row, title, tz, t))
         queued += outbox.enqueue(db, Alert(key, chat_id, text, kind=kind, statement_id=statement_id), now=now)
     return queued
 
@@ -242,7 +249,7 @@ def _coverage_follow_up(db: Database, statement_id: int, news_id: int, *, settin
     title = channel_title(db, row["channel"], settings)
     queued = 0
     for chat_id in _recipients(db, row, "coverage_followups", queued=False):  # a waiting alert was rewritten
-        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings))
+        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings), _tr(db, chat_id))
         alert = Alert(f"coverage:{statement_key(row)}", chat_id, text, kind="coverage", statement_id=statement_id)
         queued += outbox.enqueue(db, alert, now=now)
     return queued

@@ -6,107 +6,124 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from communique.i18n import ENGLISH, N_, Tr
 from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_diff
 from communique.store.timefmt import from_db
 
 MAX_NEWS_LINES = 8
 COVERAGE_ROOM = 1600  # characters an alert keeps for a coverage block filled in when it is sent
-NOT_YET_REPORTED = "No tracked outlet has reported this yet."
+NOT_YET_REPORTED = N_("No tracked outlet has reported this yet.")
 
 
-def local_time(value: str | datetime | None, tz: tzinfo) -> str:
+def local_time(value: str | datetime | None, tz: tzinfo, t: Tr = ENGLISH) -> str:
     moment = from_db(value) if isinstance(value, str) else value
     if moment is None:
-        return "time unknown"
+        return t.gettext("time unknown")
     local = moment.astimezone(tz)
-    return local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or "")
+    return t.datetime(local, "dd MMM y, HH:mm ") + (local.tzname() or "")
 
 
-def delay_text(minutes: int | None) -> str:
+def delay_text(minutes: int | None, t: Tr = ENGLISH) -> str:
     if minutes is None:
         return ""
     if minutes < 0:
-        return "before the post"
+        return t.gettext("before the post")
     if minutes < 60:
-        return f"+{minutes} min"
+        return t.gettext("+{minutes} min").format(minutes=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"+{hours} h {rest:02d} min" if hours < 48 else f"+{hours // 24} days"
+    if hours < 48:
+        return t.gettext("+{hours} h {minutes} min").format(hours=hours, minutes=f"{rest:02d}")
+    return t.ngettext("+{count} day", "+{count} days", hours // 24).format(count=hours // 24)
 
 
-def news_line(item: Mapping[str, Any]) -> str:
-    title = excerpt(item.get("title") or item.get("text") or "(untitled)", 140)
-    when = delay_text(item.get("delay_minutes"))
+def news_line(item: Mapping[str, Any], t: Tr = ENGLISH) -> str:
+    title = excerpt(item.get("title") or item.get("text") or t.gettext("(untitled)"), 140)
+    when = delay_text(item.get("delay_minutes"), t)
     lang = f" ({esc(item['lang'])})" if item.get("lang") else ""
-    return f"• <b>{esc(item['source'])}</b>{lang}{', ' + esc(when) if when else ''}: {link(item.get('url'), title)}"
+    return (f"• <b>{t.isolate(esc(item['source']))}</b>{lang}{', ' + esc(when) if when else ''}: "
+            f"{link(item.get('url'), t.isolate(title))}")
 
 
-def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES) -> str:
+def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES, t: Tr = ENGLISH) -> str:
     """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
     if not news:
-        return f"<i>{NOT_YET_REPORTED}</i>"
+        return f"<i>{t.gettext(NOT_YET_REPORTED)}</i>"
     outlets = len({n["source"] for n in news})
-    items = f" in {len(news)} items" if len(news) != outlets else ""
-    head = f"<b>Reported by {outlets} outlet{'s' if outlets != 1 else ''}{items}:</b>"
+    head = t.ngettext("Reported by {count} outlet", "Reported by {count} outlets", outlets).format(count=outlets)
+    if len(news) != outlets:
+        head += " " + t.ngettext("in {count} item", "in {count} items", len(news)).format(count=len(news))
     stories = group_near_duplicates((i, n.get("title") or n.get("text") or "") for i, n in enumerate(news))
     lines = []
     for first, *copies in stories[:max_lines]:
-        also = ", ".join(link(news[i].get("url"), news[i]["source"]) for i in copies)
-        lines.append(news_line(news[first]) + (f" · also {also}" if also else ""))
+        also = ", ".join(link(news[i].get("url"), t.isolate(news[i]["source"])) for i in copies)
+        lines.append(news_line(news[first], t) + (" · " + t.gettext("also {outlets}").format(outlets=also)
+                                                  if also else ""))
     if len(stories) > max_lines:
-        lines.append(f"… and {len(stories) - max_lines} more")
-    return "\n".join([head, *lines])
+        more = len(stories) - max_lines
+        lines.append(t.ngettext("… and {count} more", "… and {count} more", more).format(count=more))
+    return t.lines("\n".join([f"<b>{head}:</b>", *lines]))
 
 
 def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[Mapping[str, Any]] | str,
                reasons: Sequence[str], tz: tzinfo, *,
-               first_posted: tuple[str, Mapping[str, Any]] | None = None) -> str:
+               first_posted: tuple[str, Mapping[str, Any]] | None = None, t: Tr = ENGLISH) -> str:
     """A new statement: who said it, when, an excerpt, the source link, and who has reported it.
 
     `first_posted` names the channel and statement this one reposts, shown as a second source.
     `news` may be a placeholder (`communique.alert_coverage`) that `with_coverage` replaces when the
     alert is sent; the excerpt then leaves room for the coverage block.
     """
-    header = f"🔔 <b>{esc(channel_title)}</b> · {esc(local_time(statement['date'], tz))}"
-    source = link(statement.get("url"), "Source post")
+    header = f"🔔 <b>{t.isolate(esc(channel_title))}</b> · {esc(local_time(statement['date'], tz, t))}"
+    source = link(statement.get("url"), t.gettext("Source post"))
     if first_posted is not None:
         first_title, first = first_posted
-        source += (f"\nFirst posted by <b>{esc(first_title)}</b> · {esc(local_time(first['date'], tz))}: "
-                   f"{link(first.get('url'), 'post')}")
-    why = f"<i>You follow: {esc(', '.join(_reason_label(r) for r in reasons))}</i>" if reasons else ""
-    coverage = news if isinstance(news, str) else coverage_block(news)
+        source += "\n" + t.gettext("First posted by {channel} · {time}: {post}").format(
+            channel=f"<b>{t.isolate(esc(first_title))}</b>", time=esc(local_time(first["date"], tz, t)),
+            post=link(first.get("url"), t.gettext("post")))
+    followed = esc(", ".join(t.isolate(_reason_label(r)) for r in reasons))
+    why = "<i>" + t.gettext("You follow: {subscriptions}").format(subscriptions=followed) + "</i>" if reasons else ""
+    coverage = news if isinstance(news, str) else coverage_block(news, t=t)
     extras = [b for b in (source, coverage, why) if b]
     room = COVERAGE_ROOM - length(coverage) if isinstance(news, str) else 0
     fixed = length(header) + sum(length(b) + 2 for b in extras) + room + 40
     body = excerpt(statement.get("text") or "", max(200, min(1500, MESSAGE_LIMIT - fixed)))
     media = f"[{statement['media']}] " if statement.get("media") else ""
     quote = f"<blockquote>{esc(media)}{esc(body)}</blockquote>" if body or media else ""
-    return _fit("\n\n".join(b for b in (header, quote, *extras) if b))
+    return _fit(t.lines("\n\n".join(b for b in (header, quote, *extras) if b)))
 
 
-def edit_text(statement: Mapping[str, Any], channel_title: str, old_text: str, tz: tzinfo) -> str:
-    header = f"✏️ <b>Edited</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
+def _post_of(statement: Mapping[str, Any], tz: tzinfo, t: Tr) -> str:
+    return t.gettext("post of {time}").format(time=esc(local_time(statement["date"], tz, t)))
+
+
+def edit_text(statement: Mapping[str, Any], channel_title: str, old_text: str, tz: tzinfo, t: Tr = ENGLISH) -> str:
+    header = (f"✏️ <b>{t.gettext('Edited')}</b> · {t.isolate(esc(channel_title))} · "
+              f"{_post_of(statement, tz, t)}")
     diff = word_diff(old_text, statement.get("text") or "", limit=MESSAGE_LIMIT - 600)
-    return _fit("\n\n".join([header, diff, link(statement.get("url"), "Source post")]))
+    return _fit("\n\n".join([t.lines(header), diff, t.lines(link(statement.get("url"), t.gettext("Source post")))]))
 
 
-def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo) -> str:
-    header = f"🗑 <b>Deleted</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
+def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo, t: Tr = ENGLISH) -> str:
+    header = (f"🗑 <b>{t.gettext('Deleted')}</b> · {t.isolate(esc(channel_title))} · "
+              f"{_post_of(statement, tz, t)}")
     archived = excerpt(statement.get("text") or "", 2500)
-    return _fit(f"{header}\n\nArchived text:\n<blockquote>{esc(archived)}</blockquote>")
+    return _fit(t.lines(f"{header}\n\n{t.gettext('Archived text:')}\n<blockquote>{esc(archived)}</blockquote>"))
 
 
-def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo) -> str:
-    header = f"📰 <b>Now reported</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
-    return _fit("\n".join([header, esc(excerpt(statement.get("text") or "", 300)), news_line(item),
-                           link(statement.get("url"), "Source post")]))
+def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo,
+                  t: Tr = ENGLISH) -> str:
+    header = (f"📰 <b>{t.gettext('Now reported')}</b> · {t.isolate(esc(channel_title))} · "
+              f"{_post_of(statement, tz, t)}")
+    return _fit("\n".join([t.lines(header), t.isolate(esc(excerpt(statement.get("text") or "", 300))),
+                           t.lines(news_line(item, t)), t.lines(link(statement.get("url"), t.gettext("Source post")))]))
 
 
-def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]]) -> str:
+def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]], t: Tr = ENGLISH) -> str:
     """An alert rendered with a coverage placeholder, completed with the coverage as it is now; fewer
     lines if an unusually long block would not fit."""
     for lines in range(MAX_NEWS_LINES, -1, -1):
-        done = text.replace(placeholder, coverage_block(news, lines))
+        done = text.replace(placeholder, coverage_block(news, lines, t))
         if length(done) <= MESSAGE_LIMIT:
             return done
     return _fit(done)

@@ -7,9 +7,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, membership, preferences, subscriptions
-from communique.bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
-from communique.bot.keyboards import TOPIC_PREFIX
+from communique.bot.handlers import admin, archive, language, membership, preferences, subscriptions
+from communique.bot.handlers.common import (
+    COMMANDS,
+    ONLY_GROUP_ADMINS,
+    is_admin,
+    log,
+    may_change_settings,
+    reply,
+    translator,
+)
+from communique.bot.keyboards import LANGUAGE_PREFIX, TOPIC_PREFIX
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -21,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from communique.i18n import ENGLISH, Tr
 from communique.messages import esc
 
 Handler = Callable[[Update, Context], Awaitable[None]]
@@ -29,12 +38,13 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": subscriptions.subscribe, "unsubscribe": subscriptions.unsubscribe, "list": subscriptions.list_,
     "digest": preferences.digest, "timezone": preferences.timezone, "updates": preferences.updates,
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
-    "latest": archive.latest, "search": archive.search,
+    "latest": archive.latest, "search": archive.search, "language": language.language,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
 }
 
 
-CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop"})
+CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop",
+                              "language"})
 
 
 def group_admins_only(handler: Handler) -> Handler:
@@ -43,10 +53,12 @@ def group_admins_only(handler: Handler) -> Handler:
     async def guarded(update: Update, context: Context) -> None:
         if await may_change_settings(update, context):
             await handler(update, context)
-        elif update.callback_query is not None:
-            await update.callback_query.answer(ONLY_GROUP_ADMINS, show_alert=True)
+            return
+        t = await translator(update, context)
+        if update.callback_query is not None:
+            await update.callback_query.answer(t.gettext(ONLY_GROUP_ADMINS), show_alert=True)
         else:
-            await reply(update, ONLY_GROUP_ADMINS)
+            await reply(update, t.gettext(ONLY_GROUP_ADMINS), t=t)
 
     guarded.__doc__ = handler.__doc__
     return guarded
@@ -61,15 +73,17 @@ def bot_admins_only(name: str, handler: Handler) -> Handler:
             return
         user = update.effective_user
         log.info("refused /%s to user %s", name, user.id if user else None)
-        await reply(update, f"Sorry, /{name} is only for this bot's administrators.")
+        t = await translator(update, context)
+        await reply(update, t.gettext("Sorry, /{command} is only for this bot's administrators.").format(
+            command=name), t=t)
 
     guarded.__doc__ = handler.__doc__
     return guarded
 
 
-def menu(*, admin: bool = False) -> list[BotCommand]:
-    """The command menu (setMyCommands): everyone's commands, plus the admin commands for admins."""
-    return [BotCommand(c.name, c.about) for c in COMMANDS if admin or not c.admin]
+def menu(*, admin: bool = False, t: Tr = ENGLISH) -> list[BotCommand]:
+    """The command menu (setMyCommands) in `t`'s language: everyone's commands, plus the admin commands for admins."""
+    return [BotCommand(c.name, t.gettext(c.about)) for c in COMMANDS if admin or not c.admin]
 
 
 async def unknown(update: Update, context: Context) -> None:
@@ -81,15 +95,19 @@ async def unknown(update: Update, context: Context) -> None:
         return  # another bot's command
     if not addressee and message.chat.type != "private":
         return  # in a group, a bare command may be for another bot
+    t = await translator(update, context)
     close = difflib.get_close_matches(name.lower(), list(HANDLERS), n=1, cutoff=0.6)
-    hint = f" Did you mean /{close[0]}?" if close else ""
-    await reply(update, f"I don't know /{esc(name)}.{hint} /help lists the commands.")
+    text = t.gettext("I don't know /{command}.").format(command=esc(name))
+    if close:
+        text += " " + t.gettext("Did you mean /{command}?").format(command=close[0])
+    await reply(update, text + " " + t.gettext("/help lists the commands."), t=t)
 
 
 async def stale_button(update: Update, context: Context) -> None:
     """Answer a press on a button this bot no longer understands, so the client stops waiting."""
     assert update.callback_query is not None
-    await update.callback_query.answer("This button is no longer active.")
+    t = await translator(update, context)
+    await update.callback_query.answer(t.gettext("This button is no longer active."))
 
 
 async def error(update: object, context: Context) -> None:
@@ -100,8 +118,9 @@ async def error(update: object, context: Context) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, "Sorry, that failed on our side; please try "
-                                           "again in a moment.", parse_mode=None)
+            t = await translator(update, context)
+            await context.bot.send_message(update.effective_chat.id, t.lines(t.gettext(
+                "Sorry, that failed on our side; please try again in a moment.")), parse_mode=None)
         except TelegramError as exc:
             log.warning("could not report the error to chat %s: %s", update.effective_chat.id, exc)
 
@@ -116,6 +135,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(CommandHandler(command.name, handler))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(group_admins_only(language.language_button),
+                                                 pattern=f"^{LANGUAGE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import reply
+from communique.bot.handlers.common import reply, translator
 from sqlite_utils import Database
 from telegram import Update
 
 from communique.embedding_index import progress as embedding_progress
+from communique.i18n import ENGLISH, Tr
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
 
 
-def channel_rows(db: Database, settings: Settings) -> list[str]:
+def channel_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
     state = {row["key"]: row for row in db.query("SELECT * FROM channels")}
     counts = {row[0]: (row[1], row[2]) for row in db.execute(
         "SELECT channel, count(*), max(date) FROM statements GROUP BY channel").fetchall()}
@@ -22,23 +23,30 @@ def channel_rows(db: Database, settings: Settings) -> list[str]:
     for channel in settings.channels:
         row: dict[str, Any] = state.get(channel.key, {})
         count, last = counts.get(channel.key, (0, None))
-        line = (f"<b>{esc(channel.title)}</b> @{esc(channel.key)} · {channel.role} · source {channel.source}\n"
-                f"  {count} statements, last {esc(last or 'never')}, last message id {row.get('last_message_id', 0)}")
+        line = (f"<b>{t.isolate(esc(channel.title))}</b> {t.isolate('@' + esc(channel.key))} · {channel.role} · "
+                + t.gettext("source {source}").format(source=channel.source) + "\n  "
+                + t.ngettext("{count} statement, last {last}, last message id {id}",
+                             "{count} statements, last {last}, last message id {id}", count).format(
+                    count=count, last=t.isolate(esc(last)) if last else t.gettext("never"),
+                    id=row.get("last_message_id", 0)))
         if row.get("last_error"):
             line += f"\n  ⚠️ {esc(row['last_error'])} ({esc(row.get('last_error_at') or '')})"
         blocks.append(line)
-    return blocks or ["No channels are configured."]
+    return blocks or [t.gettext("No channels are configured.")]
 
 
-def feed_rows(db: Database, settings: Settings) -> list[str]:
+def feed_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
     counts = {row[0]: (row[1], row[2]) for row in db.execute(
         "SELECT coalesce(feed, source), count(*), max(date) FROM news GROUP BY coalesce(feed, source)").fetchall()}
     blocks = []
     for feed in settings.feeds:
         count, last = counts.get(feed.url, counts.get(feed.outlet, (0, None)))
-        blocks.append(f"<b>{esc(feed.outlet)}</b> ({esc(feed.language or 'any language')}) every {feed.interval} s\n"
-                      f"  {esc(feed.url)}\n  {count} items, newest {esc(last or 'never')}")
-    return blocks or ["No feeds are configured."]
+        blocks.append(f"<b>{t.isolate(esc(feed.outlet))}</b> ({esc(feed.language or t.gettext('any language'))}) "
+                      + t.gettext("every {seconds} s").format(seconds=feed.interval)
+                      + f"\n  {t.isolate(esc(feed.url))}\n  "
+                      + t.ngettext("{count} item, newest {last}", "{count} items, newest {last}", count).format(
+                          count=count, last=t.isolate(esc(last)) if last else t.gettext("never")))
+    return blocks or [t.gettext("No feeds are configured.")]
 
 
 def _value(db: Database, sql: str) -> Any:
@@ -49,37 +57,46 @@ def _grouped(db: Database, sql: str) -> str:
     return ", ".join(f"{key} {count}" for key, count in db.execute(sql).fetchall()) or "none"
 
 
-def stats_rows(db: Database) -> list[str]:
+def stats_rows(db: Database, t: Tr = ENGLISH) -> list[str]:
+    """The store's counts; the states and kinds are the store's own words, as in the logs and the SQL."""
     statements = _value(db, "SELECT count(*) FROM statements")
     deleted = _value(db, "SELECT count(*) FROM statements WHERE deleted_at IS NOT NULL")
     oldest = _value(db, "SELECT min(created_at) FROM outbox WHERE state = 'pending'")
     return [
-        f"Statements: {statements} ({deleted} deleted)",
-        f"News items: {_value(db, 'SELECT count(*) FROM news')}, matches: {_value(db, 'SELECT count(*) FROM matches')}",
-        "Subscribers: " + _grouped(db, "SELECT CASE WHEN active = 0 THEN 'inactive' WHEN paused = 1 THEN 'paused' "
-                                       "ELSE 'active' END, count(*) FROM subscribers GROUP BY 1 ORDER BY 1"),
-        "Subscriptions: " + _grouped(db, "SELECT kind, count(*) FROM subscriptions GROUP BY kind ORDER BY kind"),
-        "Outbox: " + _grouped(db, "SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state"),
-        f"Oldest pending message: {esc(oldest or 'none')}",
-        *([esc(line)] if (line := embedding_progress(db)) else []),
+        t.gettext("Statements: {count} ({deleted} deleted)").format(count=statements, deleted=deleted),
+        t.gettext("News items: {news}, matches: {matches}").format(news=_value(db, "SELECT count(*) FROM news"),
+                                                                  matches=_value(db, "SELECT count(*) FROM matches")),
+        t.gettext("Subscribers: {counts}").format(counts=t.isolate(_grouped(
+            db, "SELECT CASE WHEN active = 0 THEN 'inactive' WHEN paused = 1 THEN 'paused' "
+                "ELSE 'active' END, count(*) FROM subscribers GROUP BY 1 ORDER BY 1"))),
+        t.gettext("Subscriptions: {counts}").format(counts=t.isolate(_grouped(
+            db, "SELECT kind, count(*) FROM subscriptions GROUP BY kind ORDER BY kind"))),
+        t.gettext("Outbox: {counts}").format(counts=t.isolate(_grouped(
+            db, "SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state"))),
+        t.gettext("Oldest pending message: {time}").format(time=t.isolate(esc(oldest)) if oldest else
+                                                           t.gettext("none")),
+        *([t.isolate(esc(line))] if (line := embedding_progress(db)) else []),
     ]
 
 
 async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
-    blocks = await store_of(context).run(channel_rows, settings_of(context))
-    for page in split_blocks(["<b>Watched channels</b>", *blocks]):
-        await reply(update, page)
+    t = await translator(update, context)
+    blocks = await store_of(context).run(channel_rows, settings_of(context), t)
+    for page in split_blocks([f"<b>{t.gettext('Watched channels')}</b>", *blocks]):
+        await reply(update, page, t=t)
 
 
 async def feeds(update: Update, context: Context) -> None:
     """Admin: the news feeds and what they have brought in."""
-    blocks = await store_of(context).run(feed_rows, settings_of(context))
-    for page in split_blocks(["<b>News feeds</b>", *blocks]):
-        await reply(update, page)
+    t = await translator(update, context)
+    blocks = await store_of(context).run(feed_rows, settings_of(context), t)
+    for page in split_blocks([f"<b>{t.gettext('News feeds')}</b>", *blocks]):
+        await reply(update, page, t=t)
 
 
 async def stats(update: Update, context: Context) -> None:
     """Admin: counts of statements, news, subscribers and the delivery queue."""
-    rows = await store_of(context).run(stats_rows)
-    await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))
+    t = await translator(update, context)
+    rows = await store_of(context).run(stats_rows, t)
+    await reply(update, "\n".join([f"<b>{t.gettext('Communique statistics')}</b>", *rows]), t=t)

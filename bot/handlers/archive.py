@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import arg_text, reply, usage, zone
+from communique.bot.handlers.common import arg_text, reply, translator, usage, zone
 from communique.bot.targets import channel_username
 from sqlite_utils import Database
 from telegram import Update
 
+from communique.i18n import Tr
 from communique.messages import esc, excerpt, link, split_blocks
 from communique.pipeline import channel_title
 from communique.render import local_time
@@ -29,7 +30,7 @@ def find(db: Database, words: str) -> list[dict[str, Any]]:
     return [row for row in found if row is not None]
 
 
-def _blocks(db: Database, rows: list[dict[str, Any]], chat_id: int, settings: Settings) -> list[str]:
+def _blocks(db: Database, rows: list[dict[str, Any]], chat_id: int, settings: Settings, t: Tr) -> list[str]:
     """One block per statement: channel, local time, an excerpt, the source link and its coverage."""
     coverage = match_store.coverage(db, [row["id"] for row in rows])
     subscriber = get_subscriber(db, chat_id)
@@ -37,41 +38,47 @@ def _blocks(db: Database, rows: list[dict[str, Any]], chat_id: int, settings: Se
     blocks = []
     for row in rows:
         outlets = len({n["source"] for n in coverage.get(row["id"], [])})
-        reported = f"reported by {outlets} outlet{'s' if outlets != 1 else ''}" if outlets else "not reported yet"
-        deleted = " · <i>deleted</i>" if row.get("deleted_at") else ""
-        blocks.append(f"<b>{esc(channel_title(db, row['channel'], settings))}</b> · "
-                      f"{esc(local_time(row['date'], tz))}{deleted}\n"
-                      f"{esc(excerpt(row['text'] or '', 280))}\n"
-                      f"{link(row.get('url'), 'Source post')} · {reported}")
+        reported = (t.ngettext("reported by {count} outlet", "reported by {count} outlets", outlets).format(
+            count=outlets) if outlets else t.gettext("not reported yet"))
+        deleted = f" · <i>{t.gettext('deleted')}</i>" if row.get("deleted_at") else ""
+        blocks.append(t.lines(f"<b>{t.isolate(esc(channel_title(db, row['channel'], settings)))}</b> · "
+                              f"{esc(local_time(row['date'], tz, t))}{deleted}\n"
+                              f"{t.isolate(esc(excerpt(row['text'] or '', 280)))}\n"
+                              f"{link(row.get('url'), t.gettext('Source post'))} · {reported}"))
     return blocks
 
 
-def search_page(db: Database, words: str, chat_id: int, settings: Settings) -> list[str]:
+def search_page(db: Database, words: str, chat_id: int, settings: Settings, t: Tr) -> list[str]:
     rows = find(db, words)
     if not rows:
-        return [f"Nothing in the archive matches “{esc(words)}”."]
-    return split_blocks([f"🔎 <b>Best matches for “{esc(words)}”</b>", *_blocks(db, rows, chat_id, settings)])
+        return [t.lines(t.gettext("Nothing in the archive matches “{words}”.").format(words=t.isolate(esc(words))))]
+    heading = "🔎 <b>" + t.gettext("Best matches for “{words}”").format(words=t.isolate(esc(words))) + "</b>"
+    return split_blocks([t.lines(heading), *_blocks(db, rows, chat_id, settings, t)])
 
 
-def latest_page(db: Database, channel: str | None, chat_id: int, settings: Settings) -> list[str]:
+def latest_page(db: Database, channel: str | None, chat_id: int, settings: Settings, t: Tr) -> list[str]:
     rows = latest_statements(db, channel=channel, limit=RESULTS)
     if not rows:
-        return [f"No statements from @{esc(channel)} in the archive yet." if channel else
-                "No statements in the archive yet."]
-    heading = f"🕑 <b>Latest from {esc(channel_title(db, channel, settings))}</b>" if channel else \
-        "🕑 <b>Latest statements</b>"
-    return split_blocks([heading, *_blocks(db, rows, chat_id, settings)])
+        none = (t.gettext("No statements from {channel} in the archive yet.").format(
+            channel=t.isolate(f"@{esc(channel)}")) if channel else t.gettext("No statements in the archive yet."))
+        return [t.lines(none)]
+    heading = ("🕑 <b>" + t.gettext("Latest from {channel}").format(
+        channel=t.isolate(esc(channel_title(db, channel, settings)))) + "</b>" if channel else
+        f"🕑 <b>{t.gettext('Latest statements')}</b>")
+    return split_blocks([t.lines(heading), *_blocks(db, rows, chat_id, settings, t)])
 
 
 async def latest(update: Update, context: Context) -> None:
     """Show the latest statements, of all channels or of one."""
+    t = await translator(update, context)
     text = arg_text(update)
     channel = channel_username(text) if text else None
     if text and channel is None:
-        await usage(update, "latest", f"“{esc(text)}” is not a channel username.")
+        await usage(update, "latest", t.gettext("“{text}” is not a channel username.").format(
+            text=t.isolate(esc(text))), t)
         return
     assert update.effective_chat is not None
-    pages = await store_of(context).run(latest_page, channel, update.effective_chat.id, settings_of(context))
+    pages = await store_of(context).run(latest_page, channel, update.effective_chat.id, settings_of(context), t)
     for page in pages:
         await reply(update, page)
 
@@ -80,7 +87,8 @@ async def search(update: Update, context: Context) -> None:
     """Search the archive of statements for some words."""
     words = arg_text(update)
     if not words:
-        await usage(update, "search", "Search for what?")
+        t = await translator(update, context)
+        await usage(update, "search", t.gettext("Search for what?"), t)
         return
     await _search(update, context, words)
 
@@ -93,7 +101,8 @@ async def search_text(update: Update, context: Context) -> None:
 
 async def _search(update: Update, context: Context, words: str) -> None:
     assert update.effective_chat is not None
+    t = await translator(update, context)
     pages = await store_of(context).run(search_page, " ".join(words.split())[:200], update.effective_chat.id,
-                                        settings_of(context))
+                                        settings_of(context), t)
     for page in pages:
         await reply(update, page)

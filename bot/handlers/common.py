@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from communique.bot.chats import register
+from communique.bot.chats import chat_language, register
 from communique.bot.context import Context, schedule_changed, settings_of, store_of
 from telegram import Update
 
+from communique.i18n import ENGLISH, N_, Tr, choose, tr
 from communique.messages import MESSAGE_LIMIT, esc, length, split_blocks
 from communique.settings import Settings
 
@@ -27,25 +28,28 @@ class Command:
     admin: bool = False
 
 
+# `about` and `args` are translated where they are shown (the menu, /help, usage messages).
 COMMANDS = (
-    Command("start", "Welcome and first steps"),
-    Command("help", "All commands"),
-    Command("topics", "Pick topics with buttons"),
-    Command("subscribe", "Follow a topic, keyword or channel", "<topic | keyword | @channel>", "/subscribe Белгород"),
-    Command("unsubscribe", "Stop following it", "<topic | keyword | @channel>", "/unsubscribe @mod_russia"),
-    Command("list", "What this chat follows, and its settings"),
-    Command("digest", "Daily digest time, or off", "<HH:MM | off>", "/digest 07:30"),
-    Command("timezone", "Time zone for the digest and times", "<Area/City>", "/timezone Europe/Berlin"),
-    Command("updates", "Follow-ups: edits, new coverage, empty digests", "<edits | coverage | empty> <on | off>",
-            "/updates coverage on"),
-    Command("latest", "The latest statements", "[@channel]", "/latest @mod_russia"),
-    Command("search", "Search the archive", "<words>", "/search обмен пленными"),
-    Command("pause", "Pause alerts and the digest"),
-    Command("resume", "Resume after /pause"),
-    Command("stop", "Forget this chat and its data"),
-    Command("channels", "Watched channels and their state", admin=True),
-    Command("feeds", "News feeds and their state", admin=True),
-    Command("stats", "Counts and the delivery queue", admin=True),
+    Command("start", N_("Welcome and first steps")),
+    Command("help", N_("All commands")),
+    Command("topics", N_("Pick topics with buttons")),
+    Command("subscribe", N_("Follow a topic, keyword or channel"), N_("<topic | keyword | @channel>"),
+            "/subscribe Белгород"),
+    Command("unsubscribe", N_("Stop following it"), N_("<topic | keyword | @channel>"), "/unsubscribe @mod_russia"),
+    Command("list", N_("What this chat follows, and its settings")),
+    Command("digest", N_("Daily digest time, or off"), N_("<HH:MM | off>"), "/digest 07:30"),
+    Command("timezone", N_("Time zone for the digest and times"), N_("<Area/City>"), "/timezone Europe/Berlin"),
+    Command("updates", N_("Follow-ups: edits, new coverage, empty digests"),
+            N_("<edits | coverage | empty> <on | off>"), "/updates coverage on"),
+    Command("latest", N_("The latest statements"), N_("[@channel]"), "/latest @mod_russia"),
+    Command("search", N_("Search the archive"), N_("<words>"), "/search обмен пленными"),
+    Command("language", N_("The bot's language in this chat")),
+    Command("pause", N_("Pause alerts and the digest")),
+    Command("resume", N_("Resume after /pause")),
+    Command("stop", N_("Forget this chat and its data")),
+    Command("channels", N_("Watched channels and their state"), admin=True),
+    Command("feeds", N_("News feeds and their state"), admin=True),
+    Command("stats", N_("Counts and the delivery queue"), admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -61,27 +65,44 @@ def arg_text(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from (HTML, no link previews: the application's defaults).
+LANGUAGE = "language"  # the chat's language code, kept in PTB's chat_data once the store has one
+
+
+async def translator(update: Update, context: Context) -> Tr:
+    """The chat's language: the one stored for it, else (a chat not yet registered) its user's Telegram language."""
+    chat, user = update.effective_chat, update.effective_user
+    cached = context.chat_data.get(LANGUAGE) if context.chat_data is not None else None
+    if cached is None and chat is not None:
+        cached = await store_of(context).run(chat_language, chat.id)
+        if cached is not None and context.chat_data is not None:
+            context.chat_data[LANGUAGE] = cached
+    return tr(cached or choose(user.language_code if user else None))
+
+
+async def reply(update: Update, text: str, *, t: Tr | None = None, **kwargs: Any) -> None:
+    """Answer in the chat the update came from (HTML, no link previews: the application's defaults),
+    laid out in the direction of the language `t`.
     A text over Telegram's limit goes in several messages, cut between lines (replies keep each
     element's tags on one line)."""
     assert update.effective_chat is not None
+    text = t.lines(text) if t is not None else text
     pages = [text] if length(text) <= MESSAGE_LIMIT else split_blocks(text.split("\n"), separator="\n")
     for page in pages:
         await update.get_bot().send_message(update.effective_chat.id, page, **kwargs)
 
 
-def usage_text(name: str, problem: str | None = None) -> str:
+def usage_text(name: str, problem: str | None = None, t: Tr = ENGLISH) -> str:
     command = BY_NAME[name]
     lines = [problem] if problem else []
-    lines.append(f"Usage: /{command.name} {esc(command.args)}".rstrip())
+    args = t.gettext(command.args) if command.args else ""
+    lines.append(t.gettext("Usage: {command}").format(command=t.isolate(f"/{command.name} {esc(args)}".rstrip())))
     if command.example:
-        lines.append(f"Example: {esc(command.example)}")
+        lines.append(t.gettext("Example: {command}").format(command=t.isolate(esc(command.example))))
     return "\n".join(lines)
 
 
-async def usage(update: Update, name: str, problem: str | None = None) -> None:
-    await reply(update, usage_text(name, problem))
+async def usage(update: Update, name: str, problem: str | None = None, t: Tr = ENGLISH) -> None:
+    await reply(update, usage_text(name, problem, t), t=t)
 
 
 async def register_chat(update: Update, context: Context, *, announce: bool = False) -> int:
@@ -91,8 +112,10 @@ async def register_chat(update: Update, context: Context, *, announce: bool = Fa
     assert chat is not None
     settings = settings_of(context)
     title = chat.title or chat.full_name or chat.username
+    user = update.effective_user
     new = await store_of(context).run(register, chat.id, chat_type=chat.type, title=title,
-                                      digest_time=settings.digest_time, now=now())
+                                      digest_time=settings.digest_time, now=now(),
+                                      language=choose(user.language_code if user else None))
     if new:
         log.info("new chat %s (%s)", chat.id, chat.type)
     if new or announce:
@@ -109,7 +132,7 @@ def is_admin(update: Update, context: Context) -> bool:
     return user is not None and user.id in settings_of(context).admins
 
 
-ONLY_GROUP_ADMINS = "Only this group's administrators can change what it follows and how."
+ONLY_GROUP_ADMINS = N_("Only this group's administrators can change what it follows and how.")
 
 
 async def may_change_settings(update: Update, context: Context) -> bool:

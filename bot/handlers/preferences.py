@@ -10,16 +10,17 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from communique.bot.chats import overview
 from communique.bot.context import Context, schedule_changed, settings_of, store_of
-from communique.bot.handlers.common import arg_text, log, now, register_chat, reply, usage, zone
+from communique.bot.handlers.common import arg_text, log, now, register_chat, reply, translator, usage, zone
 from telegram import Update
 
+from communique.i18n import N_
 from communique.messages import esc
 from communique.store.subscribers import forget, update_subscriber
 
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
-SWITCHES = {"edits": ("edit_followups", "follow-ups when a post is edited or deleted"),
-            "coverage": ("coverage_followups", "follow-ups when an outlet first reports a statement"),
-            "empty": ("empty_digest", "a digest on days with nothing new")}
+SWITCHES = {"edits": ("edit_followups", N_("follow-ups when a post is edited or deleted")),
+            "coverage": ("coverage_followups", N_("follow-ups when an outlet first reports a statement")),
+            "empty": ("empty_digest", N_("a digest on days with nothing new"))}
 
 
 @lru_cache(maxsize=1)
@@ -36,11 +37,13 @@ async def find_zone(text: str) -> str | None:
 
 async def digest(update: Update, context: Context) -> None:
     """Set the daily digest's local time, or turn it off."""
+    t = await translator(update, context)
     text = arg_text(update).lower()
     match = _TIME.match(text)
     if text != "off" and match is None:
-        problem = f"“{esc(text)}” is not a time such as 07:30." if text else "At what time?"
-        await usage(update, "digest", problem)
+        problem = (t.gettext("“{text}” is not a time such as 07:30.").format(text=t.isolate(esc(text))) if text
+                   else t.gettext("At what time?"))
+        await usage(update, "digest", problem, t)
         return
     chat_id = await register_chat(update, context)
     value = None if match is None else f"{int(match.group(1)):02d}:{match.group(2)}"
@@ -48,65 +51,78 @@ async def digest(update: Update, context: Context) -> None:
     await schedule_changed(context, chat_id)
     subscriber, _ = await store_of(context).run(overview, chat_id)
     tz = zone(subscriber, settings_of(context)).key
-    await reply(update, f"✅ Daily digest at {value} ({esc(tz)}). /timezone changes the zone." if value else
-                "✅ Daily digest off. /digest 08:00 turns it back on.")
+    done = (t.gettext("Daily digest at {time} ({zone}). /timezone changes the zone.").format(
+        time=value, zone=t.isolate(esc(tz))) if value else
+        t.gettext("Daily digest off. /digest 08:00 turns it back on."))
+    await reply(update, f"✅ {done}", t=t)
 
 
 async def timezone(update: Update, context: Context) -> None:
     """Set the chat's time zone (an IANA name such as Europe/Moscow)."""
+    t = await translator(update, context)
     text = arg_text(update)
     name = await find_zone(text) if text else None
     if name is None:
         if not text:
-            await usage(update, "timezone", "Which time zone? Give an IANA name, Area/City.")
+            await usage(update, "timezone", t.gettext("Which time zone? Give an IANA name, Area/City."), t)
             return
         close = difflib.get_close_matches(text.replace(" ", "_"), sorted(_zones().values()), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        await usage(update, "timezone", f"“{esc(text)}” is not a time zone I know.{esc(hint)}")
+        hint = " " + t.gettext("Did you mean {zones}?").format(zones=t.isolate(esc(", ".join(close)))) if close else ""
+        await usage(update, "timezone", t.gettext("“{text}” is not a time zone I know.").format(
+            text=t.isolate(esc(text))) + hint, t)
         return
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, timezone=name)
     await schedule_changed(context, chat_id)
     local = now().astimezone(ZoneInfo(name)).strftime("%H:%M")
-    await reply(update, f"✅ Time zone: {esc(name)} (it is {local} there now).")
+    await reply(update, "✅ " + t.gettext("Time zone: {zone} (it is {time} there now).").format(
+        zone=t.isolate(esc(name)), time=local), t=t)
 
 
 async def updates(update: Update, context: Context) -> None:
     """Turn follow-up messages on or off: edits and deletions, new coverage, empty digests."""
+    t = await translator(update, context)
     words = arg_text(update).lower().split()
     if len(words) != 2 or words[0] not in SWITCHES or words[1] not in ("on", "off"):
         chat_id = await register_chat(update, context)
         subscriber, _ = await store_of(context).run(overview, chat_id)
-        current = "\n".join(f"• {name}: {'on' if subscriber[column] else 'off'} ({about})"
-                            for name, (column, about) in SWITCHES.items())
-        await usage(update, "updates", f"Follow-ups for this chat:\n{current}\n")
+        current = "\n".join(f"• {t.isolate(name)}: {t.gettext('on') if subscriber[column] else t.gettext('off')} "
+                            f"({t.gettext(about)})" for name, (column, about) in SWITCHES.items())
+        await usage(update, "updates", t.gettext("Follow-ups for this chat:") + f"\n{current}\n", t)
         return
     column, about = SWITCHES[words[0]]
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, **{column: int(words[1] == "on")})
-    await reply(update, f"✅ {about[0].upper()}{about[1:]}: {words[1]}.")
+    about = t.gettext(about)
+    await reply(update, f"✅ {about[0].upper()}{about[1:]}: {t.gettext(words[1])}.", t=t)
 
 
 async def pause(update: Update, context: Context) -> None:
     """Stop alerts and digests until /resume (subscriptions and settings are kept)."""
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, paused=1)
-    await reply(update, "⏸ Paused: no alerts and no digest until /resume. What this chat follows is kept.")
+    t = await translator(update, context)
+    await reply(update, "⏸ " + t.gettext("Paused: no alerts and no digest until /resume. What this chat follows is "
+                                         "kept."), t=t)
 
 
 async def resume(update: Update, context: Context) -> None:
     """Turn alerts back on after /pause."""
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, paused=0)
-    await reply(update, "▶️ Alerts and the daily digest are on again.")
+    t = await translator(update, context)
+    await reply(update, "▶️ " + t.gettext("Alerts and the daily digest are on again."), t=t)
 
 
 async def stop(update: Update, context: Context) -> None:
     """Forget this chat: its subscriptions, settings and undelivered messages."""
     chat = update.effective_chat
     assert chat is not None
+    t = await translator(update, context)
     await store_of(context).run(forget, chat.id)
+    if context.chat_data is not None:
+        context.chat_data.clear()
     await schedule_changed(context, chat.id)
     log.info("chat %s forgotten (/stop)", chat.id)
-    await reply(update, "Done: this chat's subscriptions, settings and queued messages are deleted, and nothing "
-                        "more will be sent. /start begins again.")
+    await reply(update, t.gettext("Done: this chat's subscriptions, settings and queued messages are deleted, and "
+                                  "nothing more will be sent. /start begins again."), t=t)

@@ -228,4 +228,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE statement_parts ADD COLUMN media TEXT;
         """,
     ),
+    (
+        13,
+        "subscribers: the chat's language (from its first user's Telegram language, or /language)",
+        """
+        ALTER TABLE subscribers ADD COLUMN language TEXT;
+        """,
+    ),
 ]

@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 from communique.store.timefmt import to_db
 
-SETTINGS = ("timezone", "digest_time", "paused", "edit_followups", "coverage_followups", "empty_digest", "title")
+SETTINGS = ("timezone", "digest_time", "paused", "edit_followups", "coverage_followups", "empty_digest", "title",
+            "language")
 
 
 @dataclass(frozen=True, slots=True)
