@@ -168,12 +168,13 @@ def _group(reasons: list[str], settings: Settings) -> str:
 
 def _when(value: str | None, tz: tzinfo, t: Tr = ENGLISH) -> str:
     moment = from_db(value)
-    return t.datetime(moment.astimezone(tz), "dd MMM HH:mm") if moment else t.gettext("time unknown")
+    # TRANSLATORS: a day and time as a CLDR pattern (dd day, MMM month's short name, MMMM its full name).
+    return t.datetime(moment.astimezone(tz), t.gettext("dd MMM HH:mm")) if moment else t.gettext("time unknown")
 
 
 def _entry_line(entry: Entry, tz: tzinfo, t: Tr = ENGLISH) -> str:
     st = entry.statement
-    text = excerpt((st["text"] or f"[{st['media'] or t.gettext('no text')}]").replace("\n", " "), 160)
+    text = excerpt((st["text"] or "[" + (st["media"] or t.gettext("no text")) + "]").replace("\n", " "), 160)
     if entry.coverage:
         first = entry.coverage[0]
         outlets = len({c["source"] for c in entry.coverage})
@@ -183,7 +184,7 @@ def _entry_line(entry: Entry, tz: tzinfo, t: Tr = ENGLISH) -> str:
                             "reported by {count} outlets (first: {first})", outlets).format(count=outlets,
                                                                                              first=first_report)
     else:
-        status = f"<b>{t.gettext('not yet reported')}</b>"
+        status = "<b>" + t.gettext("not yet reported") + "</b>"
     when = _when(st["date"] or st["ingested_at"], tz, t)
     post = t.gettext("→ post")
     also = "".join(" · " + t.gettext("also {channel}").format(channel=t.isolate(esc(title))) +
@@ -218,7 +219,7 @@ def _blocks(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[_Block]:
         lines = ["• " + t.gettext("{change}: {channel}, post of {time}").format(
                     change=t.gettext(CHANGES[kind]), channel=t.isolate(esc(e.channel_title)),
                     time=esc(_when(e.statement["date"], tz, t))) +
-                 f" {link(e.statement.get('url'), t.gettext('→ post'))}" for kind, e in digest.changes]
+                 " " + link(e.statement.get("url"), t.gettext("→ post")) for kind, e in digest.changes]
         title = t.gettext("Edits and deletions")
         lines[0] = f"<b>✏️ {title}</b>\n{lines[0]}"
         blocks.append(_Block(lines, f"<b>✏️ {title}</b> <i>{continued}</i>"))
@@ -245,7 +246,7 @@ def render_digest(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[str]:
     spills over is headed again with "(continued)"."""
     period = f"{local_time(digest.start, tz, t)} – {local_time(digest.end, tz, t)}" if digest.start else \
         t.gettext("until {time}").format(time=local_time(digest.end, tz, t))
-    header = t.lines(f"🗞 <b>{t.gettext('Your Communique digest')}</b>\n<i>{esc(period)}</i>")
+    header = t.lines("🗞 <b>" + t.gettext("Your Communique digest") + f"</b>\n<i>{esc(period)}</i>")
     if digest.empty:
         return [f"{header}\n\n{t.lines(t.gettext(NOTHING_NEW))}"]
     messages: list[str] = []

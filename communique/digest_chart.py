@@ -110,7 +110,8 @@ def _draw(data: ChartData, t: Tr) -> bytes:
     for (name, counts), colour in zip(_bands(data, t), COLOURS, strict=False):
         axes.bar(positions, counts, bottom=bottom, width=0.8, color=colour, label=_label(name), linewidth=0)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    axes.set_xticks(list(positions), [_visual(t.date(d, "EEE dd")) for d in data.days], fontsize=8)
+    # TRANSLATORS: a day under a chart's bar, as a CLDR pattern (EEE the weekday's short name, dd the day).
+    axes.set_xticks(list(positions), [_visual(t.date(d, t.gettext("EEE dd"))) for d in data.days], fontsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="y", labelsize=8)
     title = t.ngettext("Statements per day, last {count} day", "Statements per day, last {count} days",

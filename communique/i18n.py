@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gettext
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -59,6 +60,10 @@ class Tr:
     @property
     def rtl(self) -> bool:
         return self.lang in RIGHT_TO_LEFT
+
+    def join(self, items: Iterable[str]) -> str:
+        """Items of a list, separated as the language separates them ("، " in Arabic)."""
+        return self.catalogue.pgettext("list separator", ", ").join(items)
 
     def isolate(self, text: str) -> str:
         """Text from elsewhere (a name, an excerpt, a time zone) set apart from the words around it."""

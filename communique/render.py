@@ -21,7 +21,8 @@ def local_time(value: str | datetime | None, tz: tzinfo, t: Tr = ENGLISH) -> str
     if moment is None:
         return t.gettext("time unknown")
     local = moment.astimezone(tz)
-    return t.datetime(local, "dd MMM y, HH:mm ") + (local.tzname() or "")
+    # TRANSLATORS: a date and time as a CLDR pattern (dd day, MMM month's short name, MMMM its full name, y year).
+    return t.datetime(local, t.gettext("dd MMM y, HH:mm")) + " " + (local.tzname() or "")
 
 
 def delay_text(minutes: int | None, t: Tr = ENGLISH) -> str:
@@ -41,14 +42,16 @@ def news_line(item: Mapping[str, Any], t: Tr = ENGLISH) -> str:
     title = excerpt(item.get("title") or item.get("text") or t.gettext("(untitled)"), 140)
     when = delay_text(item.get("delay_minutes"), t)
     lang = f" ({esc(item['lang'])})" if item.get("lang") else ""
-    return (f"• <b>{t.isolate(esc(item['source']))}</b>{lang}{', ' + esc(when) if when else ''}: "
-            f"{link(item.get('url'), t.isolate(title))}")
+    outlet, title = f"<b>{t.isolate(esc(item['source']))}</b>{lang}", link(item.get("url"), t.isolate(title))
+    if when:
+        return "• " + t.gettext("{outlet}, {delay}: {title}").format(outlet=outlet, delay=esc(when), title=title)
+    return "• " + t.gettext("{outlet}: {title}").format(outlet=outlet, title=title)
 
 
 def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES, t: Tr = ENGLISH) -> str:
     """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
     if not news:
-        return f"<i>{t.gettext(NOT_YET_REPORTED)}</i>"
+        return "<i>" + t.gettext(NOT_YET_REPORTED) + "</i>"
     outlets = len({n["source"] for n in news})
     head = t.ngettext("Reported by {count} outlet", "Reported by {count} outlets", outlets).format(count=outlets)
     if len(news) != outlets:
@@ -56,7 +59,7 @@ def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_
     stories = group_near_duplicates((i, n.get("title") or n.get("text") or "") for i, n in enumerate(news))
     lines = []
     for first, *copies in stories[:max_lines]:
-        also = ", ".join(link(news[i].get("url"), t.isolate(news[i]["source"])) for i in copies)
+        also = t.join(link(news[i].get("url"), t.isolate(news[i]["source"])) for i in copies)
         lines.append(news_line(news[first], t) + (" · " + t.gettext("also {outlets}").format(outlets=also)
                                                   if also else ""))
     if len(stories) > max_lines:
@@ -81,7 +84,7 @@ def alert_text(statement: Mapping[str, Any], channel_title: str, news: Sequence[
         source += "\n" + t.gettext("First posted by {channel} · {time}: {post}").format(
             channel=f"<b>{t.isolate(esc(first_title))}</b>", time=esc(local_time(first["date"], tz, t)),
             post=link(first.get("url"), t.gettext("post")))
-    followed = esc(", ".join(t.isolate(_reason_label(r)) for r in reasons))
+    followed = esc(t.join(t.isolate(_reason_label(r, t)) for r in reasons))
     why = "<i>" + t.gettext("You follow: {subscriptions}").format(subscriptions=followed) + "</i>" if reasons else ""
     coverage = news if isinstance(news, str) else coverage_block(news, t=t)
     extras = [b for b in (source, coverage, why) if b]
@@ -98,22 +101,23 @@ def _post_of(statement: Mapping[str, Any], tz: tzinfo, t: Tr) -> str:
 
 
 def edit_text(statement: Mapping[str, Any], channel_title: str, old_text: str, tz: tzinfo, t: Tr = ENGLISH) -> str:
-    header = (f"✏️ <b>{t.gettext('Edited')}</b> · {t.isolate(esc(channel_title))} · "
+    header = ("✏️ <b>" + t.gettext("Edited") + f"</b> · {t.isolate(esc(channel_title))} · "
               f"{_post_of(statement, tz, t)}")
     diff = word_diff(old_text, statement.get("text") or "", limit=MESSAGE_LIMIT - 600)
     return _fit("\n\n".join([t.lines(header), diff, t.lines(link(statement.get("url"), t.gettext("Source post")))]))
 
 
 def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo, t: Tr = ENGLISH) -> str:
-    header = (f"🗑 <b>{t.gettext('Deleted')}</b> · {t.isolate(esc(channel_title))} · "
+    header = ("🗑 <b>" + t.gettext("Deleted") + f"</b> · {t.isolate(esc(channel_title))} · "
               f"{_post_of(statement, tz, t)}")
     archived = excerpt(statement.get("text") or "", 2500)
-    return _fit(t.lines(f"{header}\n\n{t.gettext('Archived text:')}\n<blockquote>{esc(archived)}</blockquote>"))
+    archived_label = t.gettext("Archived text:")
+    return _fit(t.lines(f"{header}\n\n{archived_label}\n<blockquote>{esc(archived)}</blockquote>"))
 
 
 def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo,
                   t: Tr = ENGLISH) -> str:
-    header = (f"📰 <b>{t.gettext('Now reported')}</b> · {t.isolate(esc(channel_title))} · "
+    header = ("📰 <b>" + t.gettext("Now reported") + f"</b> · {t.isolate(esc(channel_title))} · "
               f"{_post_of(statement, tz, t)}")
     return _fit("\n".join([t.lines(header), t.isolate(esc(excerpt(statement.get("text") or "", 300))),
                            t.lines(news_line(item, t)), t.lines(link(statement.get("url"), t.gettext("Source post")))]))
@@ -129,9 +133,11 @@ def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]]
     return _fit(done)
 
 
-def _reason_label(reason: str) -> str:
+def _reason_label(reason: str, t: Tr) -> str:
     kind, _, value = reason.partition(":")
-    return {"channel": f"@{value}", "keyword": f"“{value}”"}.get(kind, value)
+    if kind == "keyword":
+        return t.gettext("“{keyword}”").format(keyword=value)
+    return f"@{value}" if kind == "channel" else value
 
 
 def _fit(text: str) -> str:

@@ -10,12 +10,20 @@ import pytest
 from fakebotapi import fake_bot_api  # noqa: F401  (re-exported fixture)
 from sqlite_utils import Database
 
+from communique.catalogues import compile_catalogues
+from communique.i18n import LOCALE_DIR
 from communique.settings import Settings, load_settings
 from communique.store import StoreThread, open_db
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "samples"
 NOW = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Catalogues edited since the package was installed are compiled (as setup.py does at build), so the tests
+    see the messages as they are now."""
+    compile_catalogues(LOCALE_DIR)
 
 
 @pytest.fixture

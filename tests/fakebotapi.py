@@ -289,13 +289,15 @@ class FakeBotAPI:
 
     def push_message(self, chat_id: int, text: str, *, user_id: int | None = None,
                      chat_type: str = "private", username: str | None = "reader",
-                     first_name: str = "Reader", title: str | None = None) -> dict[str, Any]:
+                     first_name: str = "Reader", title: str | None = None,
+                     language_code: str = "en") -> dict[str, Any]:
         """A user's text message; bot commands anywhere in it get bot_command entities, as Telegram does.
-        ``user_id`` defaults to ``chat_id``, which is right for private chats only."""
+        ``user_id`` defaults to ``chat_id``, which is right for private chats only; ``language_code`` is
+        the language of the user's Telegram app."""
         if user_id is None and chat_type != "private":
             raise ValueError("push_message: a group message needs the sender's user_id")
         user_id = chat_id if user_id is None else user_id
-        user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
         user |= {"username": username} if username else {}
         with self._cond:
             if chat_type == "private":
@@ -310,14 +312,16 @@ class FakeBotAPI:
                          "length": utf16_len(m.group())} for m in _COMMAND_RE.finditer(text)]
             return self.push_update("message", message | ({"entities": entities} if entities else {}))
 
-    def push_callback_query(self, chat_id: int, user_id: int, data: str, message_id: int) -> dict[str, Any]:
+    def push_callback_query(self, chat_id: int, user_id: int, data: str, message_id: int,
+                            language_code: str = "en") -> dict[str, Any]:
         """A press on an inline button under the bot's message ``message_id`` in ``chat_id``."""
         with self._cond:
             message = self._messages.get((chat_id, message_id)) or {
                 "message_id": message_id, "from": self._bot_user(), "chat": self._chat(chat_id),
                 "date": int(time.time()), "text": "..."}
             query = {"id": f"{user_id}-{self._next_update_id}", "chat_instance": str(chat_id), "data": data,
-                     "from": {"id": user_id, "is_bot": False, "first_name": "Reader"}, "message": message}
+                     "from": {"id": user_id, "is_bot": False, "first_name": "Reader", "language_code": language_code},
+                     "message": message}
             return self.push_update("callback_query", query)
 
     # -- inspecting calls ------------------------------------------------------------------------------

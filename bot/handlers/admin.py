@@ -41,7 +41,8 @@ def feed_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
     blocks = []
     for feed in settings.feeds:
         count, last = counts.get(feed.url, counts.get(feed.outlet, (0, None)))
-        blocks.append(f"<b>{t.isolate(esc(feed.outlet))}</b> ({esc(feed.language or t.gettext('any language'))}) "
+        language = feed.language or t.gettext("any language")
+        blocks.append(f"<b>{t.isolate(esc(feed.outlet))}</b> ({esc(language)}) "
                       + t.gettext("every {seconds} s").format(seconds=feed.interval)
                       + f"\n  {t.isolate(esc(feed.url))}\n  "
                       + t.ngettext("{count} item, newest {last}", "{count} items, newest {last}", count).format(
@@ -83,7 +84,7 @@ async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
     t = await translator(update, context)
     blocks = await store_of(context).run(channel_rows, settings_of(context), t)
-    for page in split_blocks([f"<b>{t.gettext('Watched channels')}</b>", *blocks]):
+    for page in split_blocks(["<b>" + t.gettext("Watched channels") + "</b>", *blocks]):
         await reply(update, page, t=t)
 
 
@@ -91,7 +92,7 @@ async def feeds(update: Update, context: Context) -> None:
     """Admin: the news feeds and what they have brought in."""
     t = await translator(update, context)
     blocks = await store_of(context).run(feed_rows, settings_of(context), t)
-    for page in split_blocks([f"<b>{t.gettext('News feeds')}</b>", *blocks]):
+    for page in split_blocks(["<b>" + t.gettext("News feeds") + "</b>", *blocks]):
         await reply(update, page, t=t)
 
 
@@ -99,4 +100,4 @@ async def stats(update: Update, context: Context) -> None:
     """Admin: counts of statements, news, subscribers and the delivery queue."""
     t = await translator(update, context)
     rows = await store_of(context).run(stats_rows, t)
-    await reply(update, "\n".join([f"<b>{t.gettext('Communique statistics')}</b>", *rows]), t=t)
+    await reply(update, "\n".join(["<b>" + t.gettext("Communique statistics") + "</b>", *rows]), t=t)

@@ -40,11 +40,11 @@ def _blocks(db: Database, rows: list[dict[str, Any]], chat_id: int, settings: Se
         outlets = len({n["source"] for n in coverage.get(row["id"], [])})
         reported = (t.ngettext("reported by {count} outlet", "reported by {count} outlets", outlets).format(
             count=outlets) if outlets else t.gettext("not reported yet"))
-        deleted = f" · <i>{t.gettext('deleted')}</i>" if row.get("deleted_at") else ""
+        deleted = " · <i>" + t.gettext("deleted") + "</i>" if row.get("deleted_at") else ""
         blocks.append(t.lines(f"<b>{t.isolate(esc(channel_title(db, row['channel'], settings)))}</b> · "
                               f"{esc(local_time(row['date'], tz, t))}{deleted}\n"
                               f"{t.isolate(esc(excerpt(row['text'] or '', 280)))}\n"
-                              f"{link(row.get('url'), t.gettext('Source post'))} · {reported}"))
+                              + link(row.get("url"), t.gettext("Source post")) + f" · {reported}"))
     return blocks
 
 
@@ -64,7 +64,7 @@ def latest_page(db: Database, channel: str | None, chat_id: int, settings: Setti
         return [t.lines(none)]
     heading = ("🕑 <b>" + t.gettext("Latest from {channel}").format(
         channel=t.isolate(esc(channel_title(db, channel, settings)))) + "</b>" if channel else
-        f"🕑 <b>{t.gettext('Latest statements')}</b>")
+        "🕑 <b>" + t.gettext("Latest statements") + "</b>")
     return split_blocks([t.lines(heading), *_blocks(db, rows, chat_id, settings, t)])
 
 

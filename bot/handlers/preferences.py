@@ -86,15 +86,16 @@ async def updates(update: Update, context: Context) -> None:
     if len(words) != 2 or words[0] not in SWITCHES or words[1] not in ("on", "off"):
         chat_id = await register_chat(update, context)
         subscriber, _ = await store_of(context).run(overview, chat_id)
-        current = "\n".join(f"• {t.isolate(name)}: {t.gettext('on') if subscriber[column] else t.gettext('off')} "
-                            f"({t.gettext(about)})" for name, (column, about) in SWITCHES.items())
+        state = {1: t.gettext("on"), 0: t.gettext("off")}
+        current = "\n".join(f"• {t.isolate(name)}: {state[bool(subscriber[column])]} ({t.gettext(about)})"
+                            for name, (column, about) in SWITCHES.items())
         await usage(update, "updates", t.gettext("Follow-ups for this chat:") + f"\n{current}\n", t)
         return
     column, about = SWITCHES[words[0]]
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, **{column: int(words[1] == "on")})
-    about = t.gettext(about)
-    await reply(update, f"✅ {about[0].upper()}{about[1:]}: {t.gettext(words[1])}.", t=t)
+    about, state = t.gettext(about), t.gettext("on") if words[1] == "on" else t.gettext("off")
+    await reply(update, f"✅ {about[0].upper()}{about[1:]}: {state}.", t=t)
 
 
 async def pause(update: Update, context: Context) -> None:

@@ -49,14 +49,14 @@ async def start(update: Update, context: Context) -> None:
     digest = (t.gettext("This chat gets a daily digest at {time} ({zone}); /digest off stops it.").format(
         time=subscriber["digest_time"], zone=t.isolate(esc(zone(subscriber, settings).key)))
         if subscriber["digest_time"] else t.gettext("The daily digest is off."))
-    await reply(update, f"{t.gettext(WELCOME)}\n\n{digest}", t=t)
+    await reply(update, t.gettext(WELCOME) + f"\n\n{digest}", t=t)
 
 
 async def help_(update: Update, context: Context) -> None:
     """List the commands with their arguments."""
     t = await translator(update, context)
     admin = is_admin(update, context)
-    lines = [f"<b>{t.gettext('Commands')}</b>"]
+    lines = ["<b>" + t.gettext("Commands") + "</b>"]
     for command in COMMANDS:
         if command.admin and not admin:
             continue
@@ -170,7 +170,7 @@ async def list_(update: Update, context: Context) -> None:
     chat_id = await register_chat(update, context)
     t = await translator(update, context)
     subscriber, subscriptions = await store_of(context).run(overview, chat_id)
-    lines = [f"<b>{t.gettext('This chat follows')}</b>"]
+    lines = ["<b>" + t.gettext("This chat follows") + "</b>"]
     order = {"topic": 0, "keyword": 1, "channel": 2}
     for s in sorted(subscriptions, key=lambda s: (order[s.kind], s.value)):
         lines.append(f"• {Target(s.kind, s.value).label(settings, t)}")
