@@ -111,6 +111,9 @@ async def test_the_command_menu_and_description_are_set_in_every_language(
                     for c in fake_bot_api.calls_to("setMyDescription")}
     assert descriptions.keys() == {None, "ru", "uk", "ar", "he"}
     assert descriptions["ru"].startswith("Оповещает о новых публикациях официальных каналов")
+    short = {c.params.get("language_code"): c.params["short_description"]
+             for c in fake_bot_api.calls_to("setMyShortDescription")}
+    assert max(map(len, descriptions.values())) <= 512 and max(map(len, short.values())) <= 120  # Telegram's limits
 
 
 def test_a_chat_language_comes_from_the_telegram_language_code() -> None:

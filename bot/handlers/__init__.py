@@ -10,6 +10,7 @@ from communique.bot.context import Context
 from communique.bot.handlers import admin, archive, language, membership, preferences, subscriptions
 from communique.bot.handlers.common import (
     COMMANDS,
+    LANGUAGE,
     ONLY_GROUP_ADMINS,
     is_admin,
     log,
@@ -29,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from communique.i18n import ENGLISH, Tr
+from communique.i18n import ENGLISH, Tr, choose, tr
 from communique.messages import esc
 
 Handler = Callable[[Update, Context], Awaitable[None]]
@@ -117,8 +118,9 @@ async def error(update: object, context: Context) -> None:
         return
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        user, chat_data = update.effective_user, context.chat_data or {}
+        t = tr(chat_data.get(LANGUAGE) or choose(user.language_code if user else None))  # the store may be what failed
         try:
-            t = await translator(update, context)
             await context.bot.send_message(update.effective_chat.id, t.lines(t.gettext(
                 "Sorry, that failed on our side; please try again in a moment.")), parse_mode=None)
         except TelegramError as exc:
