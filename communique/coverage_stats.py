@@ -23,6 +23,7 @@ from communique.store import matches as match_store
 from communique.store.timefmt import to_db
 
 STATS_PERIOD = timedelta(days=30)  # /stats: outlets' medians over the last 30 days
+CHUNK = 1000  # statement ids per coverage query, well under SQLite's limit on a query's parameters
 UNKNOWN_COUNTRY = "unknown"
 
 
@@ -97,7 +98,9 @@ def statements_between(db: Database, start: datetime, end: datetime,
 
 
 def with_reports(db: Database, statements: list[dict[str, Any]]) -> list[StatementCoverage]:
-    found = match_store.coverage(db, [row["id"] for row in statements])
+    found: dict[int, list[dict[str, Any]]] = {}
+    for at in range(0, len(statements), CHUNK):
+        found |= match_store.coverage(db, [row["id"] for row in statements[at:at + CHUNK]])
     return [StatementCoverage(row, found[row["id"]]) for row in statements]
 
 

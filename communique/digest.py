@@ -227,7 +227,7 @@ def _speed_lines(digest: Digest, tz: tzinfo) -> list[str]:
     if fastest:
         lines.append("• Fastest (median time to report): " + " · ".join(
             f"{esc(s.outlet)} {esc(minutes_text(s.median))}" for s in fastest))
-    unreported = [e for e in entries if not e.covered]
+    unreported = sorted((e for e in entries if not e.covered), key=lambda e: _posted(e.statement))
     if unreported:
         posts = [link(e.statement.get("url"), _when(_posted(e.statement), tz))
                  for e in unreported[:UNREPORTED_SHOWN]]

@@ -40,9 +40,19 @@ def _utc(value: str | None) -> datetime | None:
     return moment.replace(tzinfo=None) if moment else None
 
 
-def _append(sheet: Worksheet, values: Sequence[Any], *, links: dict[int, str | None] | None = None) -> None:
+class _Rows:
+    """A sheet written row after row (counted here: `Worksheet.max_row` scans every cell each time)."""
+
+    def __init__(self, sheet: Worksheet) -> None:
+        self.sheet, self.last = sheet, 1  # the header
+
+    def add(self, values: Sequence[Any], *, links: dict[int, str | None] | None = None) -> None:
+        self.last += 1
+        _fill(self.sheet, self.last, values, links or {})
+
+
+def _fill(sheet: Worksheet, row: int, values: Sequence[Any], links: dict[int, str | None]) -> None:
     """A row whose strings stay strings, times are formatted and the columns in `links` link to their URL."""
-    row = sheet.max_row + 1
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column)
         if isinstance(value, str):
@@ -52,13 +62,13 @@ def _append(sheet: Worksheet, values: Sequence[Any], *, links: dict[int, str | N
             cell.value = value
         if isinstance(value, datetime):
             cell.number_format = TIME_FORMAT
-        url = (links or {}).get(column)
+        url = links.get(column)
         if url:
             cell.hyperlink = url
             cell.font = LINK
 
 
-def _sheet(book: Workbook, name: str) -> Worksheet:
+def _sheet(book: Workbook, name: str) -> _Rows:
     sheet = book.create_sheet(name)
     columns = SHEETS[name]
     sheet.append([header for header, _ in columns])
@@ -67,7 +77,7 @@ def _sheet(book: Workbook, name: str) -> Worksheet:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    return sheet
+    return _Rows(sheet)
 
 
 def workbook_bytes(items: list[dict[str, Any]]) -> bytes:
@@ -77,24 +87,24 @@ def workbook_bytes(items: list[dict[str, Any]]) -> bytes:
     for record in items:
         sid, post = record["statement_id"], record["url"]
         delays = [r["minutes_after_post"] for r in record["reports"] if r["minutes_after_post"] is not None]
-        _append(statements, [sid, _utc(record["posted_at"]), record["channel"], record["channel_title"], post,
+        statements.add([sid, _utc(record["posted_at"]), record["channel"], record["channel_title"], post,
                              record["text"], record["media"], len(record["reports"]),
                              len({r["outlet"] for r in record["reports"]}), max(0, min(delays)) if delays else None,
                              " ".join(sorted({r["language"] or "und" for r in record["reports"]})),
                              len(record["edits"]), _utc(record["edited_at"]), _utc(record["deleted_at"])],
                 links={5: post})
         for r in record["reports"]:
-            _append(reports, [sid, post, r["outlet"], r["url"], r["title"], r["language"], _utc(r["published_at"]),
+            reports.add([sid, post, r["outlet"], r["url"], r["title"], r["language"], _utc(r["published_at"]),
                               r["minutes_after_post"], r["score"], differs_text(r["differs"])],
                     links={2: post, 4: r["url"]})
         if record["edits"]:
-            _append(changes, [sid, post, "original text", _utc(record["posted_at"]), record["original_text"]],
+            changes.add([sid, post, "original text", _utc(record["posted_at"]), record["original_text"]],
                     links={2: post})
         for edit in record["edits"]:
-            _append(changes, [sid, post, f"edit (version {edit['version']})", _utc(edit["at"]), edit["text"]],
+            changes.add([sid, post, f"edit (version {edit['version']})", _utc(edit["at"]), edit["text"]],
                     links={2: post})
         for deletion in record["deletions"]:
-            _append(changes, [sid, post, f"message {deletion['message_id']} deleted", _utc(deletion["at"]), None],
+            changes.add([sid, post, f"message {deletion['message_id']} deleted", _utc(deletion["at"]), None],
                     links={2: post})
     out = io.BytesIO()
     book.save(out)

@@ -287,7 +287,8 @@ def test_the_digest_ends_with_the_fastest_outlets_and_the_posts_no_outlet_picked
     previous_digest(db, settings)
     first = post(db, "mod_russia", 11, AIR.format(n=11), YESTERDAY + timedelta(hours=1))
     second = post(db, "mod_russia", 12, AIR.format(n=12), YESTERDAY + timedelta(hours=3))
-    post(db, "mod_russia", 13, BALTIC.format(n=13), YESTERDAY + timedelta(hours=4))  # nobody reports it
+    post(db, "mod_russia", 13, BALTIC.format(n=13), YESTERDAY + timedelta(hours=4))  # nobody reports these two
+    post(db, "mod_russia", 14, AIR.format(n=14), YESTERDAY + timedelta(hours=5))
     report(db, first, "TASS", YESTERDAY + timedelta(hours=1, minutes=10))
     report(db, first, "Reuters", YESTERDAY + timedelta(hours=1, minutes=50))
     report(db, second, "TASS", YESTERDAY + timedelta(hours=3, minutes=30))
@@ -298,6 +299,6 @@ def test_the_digest_ends_with_the_fastest_outlets_and_the_posts_no_outlet_picked
     section = strip_tags(messages[-1]).split("⏱ Speed of coverage\n")[1]
     assert section.splitlines() == [
         "• Fastest (median time to report): TASS 20 min · Reuters 35 min · Meduza 2 h 03 min",
-        "• Not picked up by any outlet: 1 of 3: 27 Nov 12:00"]
+        "• Not picked up by any outlet: 2 of 4: 27 Nov 12:00 · 27 Nov 13:00"]  # in time order, across topics
     assert '<a href="https://t.me/mod_russia/13">27 Nov 12:00</a>' in messages[-1]
     parse_html(messages[-1])
