@@ -62,6 +62,14 @@ def test_outlets_are_counted_by_the_country_configured_for_them(demo_db):
     assert settings.feeds[0] == FeedConfig("https://samplewire.example/en/rss.xml", "Sample Wire", country="GB")
 
 
+def test_a_news_channel_is_an_outlet_with_a_country_too():
+    settings = parse_settings({"channel": [
+        {"username": "tass_agency", "title": "ТАСС", "role": "news", "country": "RU"},
+        {"username": "mod_russia", "title": "Минобороны России", "role": "official", "country": "RU"}]})
+    assert settings.outlet_country("ТАСС") == "RU"
+    assert settings.outlet_country("Минобороны России") is None  # an official channel is no outlet
+
+
 def test_a_country_that_is_not_a_two_letter_code_is_named_in_the_error():
     with pytest.raises(ConfigError, match=r"feed\[0\]\.country: must be a two-letter ISO 3166 country code "
                                           r"such as GB or QA \(got 'GBR'\)"):
