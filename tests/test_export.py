@@ -142,12 +142,16 @@ async def test_export_in_the_chat_sends_its_followed_statements_as_a_file(fake_b
     async with running_bot(fake_bot_api, db_path, settings) as bot:
         [caption] = await bot.say(reader, "/export 7d csv")
         [document] = fake_bot_api.calls_to("sendDocument", reader)
+        await bot.say(reader, "/export")  # a week, as a workbook
+        workbook = fake_bot_api.calls_to("sendDocument", reader)[1].files["document"]
         [problem] = await bot.say(reader, "/export 200d")
         [nothing] = await bot.say(reader, "/export 12h")
     assert caption.startswith("2 statements and 1 report, posted ") and caption.endswith(" UTC. Times are UTC.")
     rows = list(csv.DictReader(io.StringIO(document.files["document"].decode("utf-8-sig"), newline="")))
     assert [(r["post_url"], r["outlet"], r["minutes_after_post"]) for r in rows] == [
         ("https://t.me/mod_russia/3", "", ""), ("https://t.me/mod_russia/1", "Meduza", "12")]  # not @mid_russia's
+    posts = [row[4] for row in load_workbook(io.BytesIO(workbook))["Statements"].iter_rows(min_row=2, values_only=True)]
+    assert posts == ["https://t.me/mod_russia/3", "https://t.me/mod_russia/1"]
     assert problem.split("\n") == ["“200d” is more than 92 days; ask for a shorter period",
                                    "Usage: /export [7d | DATE] [xlsx | csv | jsonl]", "Example: /export 7d csv"]
     assert nothing.startswith("Nothing to export: no statement that this chat follows was posted ")
