@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_stats import StatementCoverage, minutes_text, outlet_speeds
 from communique.digest_chart import ChartData, count_by_day, render_chart
 from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, split_blocks
@@ -34,6 +35,7 @@ FIRST_PERIOD = timedelta(hours=24)  # a chat's first digest covers the last day
 MAX_PERIOD = timedelta(days=7)  # a digest turned back on after a month covers a week, not the month
 LATE_ARRIVALS = timedelta(days=1)  # posts fetched after the previous digest, dated up to a day before it
 CHART_DAYS = 7
+FASTEST_SHOWN, UNREPORTED_SHOWN = 3, 5  # the speed section stays a few lines
 NOTHING_NEW = "Nothing new on what you follow."
 _stems = lru_cache(maxsize=8192)(lambda text: frozenset(statement_stems(text)))
 
@@ -203,12 +205,37 @@ def _blocks(digest: Digest, tz: tzinfo) -> list[_Block]:
             lines[0] = f"{heading}<b>{esc(channel)}</b>\n{lines[0]}"  # a heading never ends a message
             blocks.append(_Block(lines, f"<b>■ {esc(group)} · {esc(channel)}</b> <i>(continued)</i>"))
             heading = ""
+    speed = _speed_lines(digest, tz)
+    if speed:
+        blocks.append(_Block(speed))
     if digest.changes:
         lines = [f"• {kind}: {esc(e.channel_title)}, post of {esc(_when(e.statement['date'], tz))} "
                  f"{link(e.statement.get('url'), '→ post')}" for kind, e in digest.changes]
         lines[0] = f"<b>✏️ Edits and deletions</b>\n{lines[0]}"
         blocks.append(_Block(lines, "<b>✏️ Edits and deletions</b> <i>(continued)</i>"))
     return blocks
+
+
+def _speed_lines(digest: Digest, tz: tzinfo) -> list[str]:
+    """The period's fastest outlets (median time from post to report, over the statements in this digest)
+    and the statements no outlet picked up, as a short section; none for a digest without statements."""
+    entries = digest.entries
+    if not entries:
+        return []
+    lines = ["<b>⏱ Speed of coverage</b>"]
+    fastest = outlet_speeds(StatementCoverage(e.statement, e.coverage) for e in entries)[:FASTEST_SHOWN]
+    if fastest:
+        lines.append("• Fastest (median time to report): " + " · ".join(
+            f"{esc(s.outlet)} {esc(minutes_text(s.median))}" for s in fastest))
+    unreported = sorted((e for e in entries if not e.covered), key=lambda e: _posted(e.statement))
+    if unreported:
+        posts = [link(e.statement.get("url"), _when(_posted(e.statement), tz))
+                 for e in unreported[:UNREPORTED_SHOWN]]
+        more = f" and {len(unreported) - UNREPORTED_SHOWN} more" if len(unreported) > UNREPORTED_SHOWN else ""
+        lines.append(f"• Not picked up by any outlet: {len(unreported)} of {len(entries)}: {' · '.join(posts)}{more}")
+    else:
+        lines.append(f"• Every statement here was picked up ({len(entries)})")
+    return ["\n".join(lines)]
 
 
 def _counts(digest: Digest) -> str:

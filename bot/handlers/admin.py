@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import reply
+from communique.bot.handlers.common import now, reply
 from sqlite_utils import Database
 from telegram import Update
 
+from communique.coverage_stats import STATS_PERIOD, last_days, stats_lines
 from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
@@ -65,6 +67,16 @@ def stats_rows(db: Database) -> list[str]:
     ]
 
 
+def coverage_rows(db: Database, settings: Settings, at: datetime) -> list[str]:
+    """The speed and spread of coverage of the statements posted in the last 30 days."""
+    summary = last_days(db, now=at, settings=settings)
+    return [f"<b>Coverage, last {STATS_PERIOD.days} days</b>", *(esc(line) for line in stats_lines(summary))]
+
+
+def stats_page(db: Database, settings: Settings, at: datetime) -> list[str]:
+    return [*stats_rows(db), "", *coverage_rows(db, settings, at)]
+
+
 async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
     blocks = await store_of(context).run(channel_rows, settings_of(context))
@@ -80,6 +92,6 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Admin: counts of statements, news, subscribers and the delivery queue."""
-    rows = await store_of(context).run(stats_rows)
+    """Admin: counts of statements, news, subscribers and the delivery queue; the speed of coverage."""
+    rows = await store_of(context).run(stats_page, settings_of(context), now())
     await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))

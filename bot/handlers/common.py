@@ -40,12 +40,14 @@ COMMANDS = (
             "/updates coverage on"),
     Command("latest", "The latest statements", "[@channel]", "/latest @mod_russia"),
     Command("search", "Search the archive", "<words>", "/search обмен пленными"),
+    Command("export", "Followed statements and their coverage, as a file", "[7d | DATE] [xlsx | csv | jsonl]",
+            "/export 7d csv"),
     Command("pause", "Pause alerts and the digest"),
     Command("resume", "Resume after /pause"),
     Command("stop", "Forget this chat and its data"),
     Command("channels", "Watched channels and their state", admin=True),
     Command("feeds", "News feeds and their state", admin=True),
-    Command("stats", "Counts and the delivery queue", admin=True),
+    Command("stats", "Counts, the delivery queue, speed of coverage", admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
