@@ -10,12 +10,15 @@ embeddings are on.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import numpy as np
+from sqlite_utils import Database
 
 from communique.matching import MatchOptions, match_news
 from communique.matching.embedder import Embedder, news_text
+from communique.matching.matcher import Assessment, assess_news
 from communique.matching.vectors import NEWS_VECTORS, save_vectors
 from communique.models import NewsItem, Statement
 from communique.store import open_db, transaction
@@ -28,6 +31,32 @@ def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5
               embedder: Embedder | None = None,
               progress: Callable[[int, int, str], None] | None = None) -> Iterator[dict[str, object]]:
     """Yield `{"statement_id", "matches": [{"news_id", "score"}, ...]}` per statement, best first."""
+    options = MatchOptions(top=top)
+    with _loaded(statements, news, now, embedder, progress) as (db, ids, query_vectors):
+        for i, statement in enumerate(statements):
+            vector = query_vectors[i] if query_vectors is not None else None
+            found = match_news(db, statement.text, date=statement.date, vector=vector, options=options)
+            yield {
+                "statement_id": statement.ext_id,
+                "matches": [{"news_id": ids[c.row_id], "score": round(c.score, 4)} for c in found],
+            }
+
+
+def assess_all(statements: list[Statement], news: list[NewsItem], *, now: datetime | None = None,
+               embedder: Embedder | None = None) -> Iterator[tuple[Statement, list[tuple[str, Assessment]]]]:
+    """Each statement with every candidate the matcher scores for it (news guid, unscored assessment)."""
+    with _loaded(statements, news, now, embedder, None) as (db, ids, query_vectors):
+        for i, statement in enumerate(statements):
+            vector = query_vectors[i] if query_vectors is not None else None
+            found = assess_news(db, statement.text, date=statement.date, vector=vector)
+            yield statement, [(ids[a.row_id], a) for a in found]
+
+
+@contextmanager
+def _loaded(statements: list[Statement], news: list[NewsItem], now: datetime | None, embedder: Embedder | None,
+            progress: Callable[[int, int, str], None] | None,
+            ) -> Iterator[tuple[Database, dict[int, str], np.ndarray | None]]:
+    """A throw-away store holding `news` (with their vectors), its row ids' guids and the statements' vectors."""
     now = now or datetime.now(UTC)
     db = open_db(":memory:")
     ids: dict[int, str] = {}
@@ -47,15 +76,10 @@ def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5
             save_vectors(db, NEWS_VECTORS, [row_id for row_id, _ in new_rows],
                          _embed(embedder.embed, texts, "news items", progress))
         query_vectors = _embed(embedder.embed, [s.text for s in statements], "statements", progress)
-    options = MatchOptions(top=top)
-    for i, statement in enumerate(statements):
-        vector = query_vectors[i] if query_vectors is not None else None
-        found = match_news(db, statement.text, date=statement.date, vector=vector, options=options)
-        yield {
-            "statement_id": statement.ext_id,
-            "matches": [{"news_id": ids[c.row_id], "score": round(c.score, 4)} for c in found],
-        }
-    db.conn.close()
+    try:
+        yield db, ids, query_vectors
+    finally:
+        db.conn.close()
 
 
 def _embed(encode: Callable[[Sequence[str]], np.ndarray], texts: list[str], what: str,

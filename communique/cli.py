@@ -154,6 +154,56 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from communique.coverage_chart import render_speed_chart
+    from communique.coverage_report import report_lines
+    from communique.coverage_stats import summarise
+    from communique.periods import parse_period
+
+    start, end = parse_period(args.since, args.until, now=datetime.now(UTC))
+    summary = summarise(open_db(args.db), start=start, end=end, settings=settings_from(args),
+                        channels=_channels(args.channel))
+    print("\n".join(report_lines(summary)))
+    if args.chart:
+        if not summary.outlets:
+            raise CommuniqueError(f"--chart {args.chart}: no outlet reported a statement of this period; "
+                                  "no chart written")
+        _write(Path(args.chart), render_speed_chart(summary.outlets, title=f"Time to coverage by outlet, "
+                                                     f"{start:%d %b} – {end:%d %b %Y}"))
+        print(f"chart: {args.chart}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from communique.export import period_records, render
+    from communique.periods import parse_period
+
+    start, end = parse_period(args.since, args.until, now=datetime.now(UTC))
+    if args.format == "xlsx" and not args.output:
+        raise UsageError("export: --format xlsx needs -o PATH (a workbook is not for the terminal)")
+    items = period_records(open_db(args.db), start=start, end=end, settings=settings_from(args),
+                           channels=_channels(args.channel))
+    data = render(items, args.format)
+    if args.output:
+        _write(Path(args.output), data)
+        reports = sum(len(item["reports"]) for item in items)
+        print(f"exported {len(items)} statement(s) and {reports} report(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def _channels(names: list[str] | None) -> list[str] | None:
+    return [name.lstrip("@").lower() for name in names] if names else None
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CommuniqueError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     from communique.monitors.feed_state import describe, list_feeds, sync_feeds
     from communique.store import transaction
@@ -249,6 +299,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_service(settings_from(args), Secrets.from_env(), args.db)
 
 
+def _add_period_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="7d", metavar="DATE|7d",
+                        help="statements posted since this date, or this long ago: 36h, 7d, 2w (default: 7d)")
+    parser.add_argument("--until", metavar="DATE", help="and before this date (default: now)")
+    parser.add_argument("--channel", action="append", metavar="@NAME", help="only this channel (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="communique", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--config", help="configuration file (default: config/communique.toml)")
@@ -297,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     digest = add("digest", cmd_digest, "build a chat's digest now: print it (--dry-run) or queue it as today's")
     digest.add_argument("--chat", type=int, required=True, metavar="ID", help="the subscriber's chat id")
     digest.add_argument("--dry-run", action="store_true", help="print the digest instead of queueing it")
+
+    report = add("report", cmd_report, "speed and spread of coverage: time to first report, outlets, languages, "
+                                       "countries, unreported statements")
+    _add_period_options(report)
+    report.add_argument("--chart", metavar="PATH", help="also write a PNG of time to coverage by outlet")
+    export = add("export", cmd_export, "export statements with their edits, deletions and reports")
+    _add_period_options(export)
+    export.add_argument("--format", choices=("csv", "jsonl", "xlsx"), default="csv")
+    export.add_argument("-o", "--output", metavar="PATH", help="write to this file (default: standard output)")
 
     add("feeds", cmd_feeds, "list the feeds: last success, last error, items, next poll")
     poll = add("poll", cmd_poll, "poll the feeds now and print what they brought")

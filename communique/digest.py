@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_stats import StatementCoverage, minutes_text, outlet_speeds
 from communique.digest_chart import ChartData, count_by_day, render_chart
 from communique.i18n import ENGLISH, N_, Tr, tr
 from communique.matching import group_near_duplicates
@@ -35,6 +36,7 @@ FIRST_PERIOD = timedelta(hours=24)  # a chat's first digest covers the last day
 MAX_PERIOD = timedelta(days=7)  # a digest turned back on after a month covers a week, not the month
 LATE_ARRIVALS = timedelta(days=1)  # posts fetched after the previous digest, dated up to a day before it
 CHART_DAYS = 7
+FASTEST_SHOWN, UNREPORTED_SHOWN = 3, 5  # the speed section stays a few lines
 NOTHING_NEW = N_("Nothing new on what you follow.")
 _stems = lru_cache(maxsize=8192)(lambda text: frozenset(statement_stems(text)))
 
@@ -215,6 +217,9 @@ def _blocks(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[_Block]:
             blocks.append(_Block(lines, f"<b>■ {t.isolate(esc(group))} · {t.isolate(esc(channel))}</b> "
                                         f"<i>{continued}</i>"))
             heading = ""
+    speed = _speed_lines(digest, tz, t)
+    if speed:
+        blocks.append(_Block(speed))
     if digest.changes:
         lines = ["• " + t.gettext("{change}: {channel}, post of {time}").format(
                     change=t.gettext(CHANGES[kind]), channel=t.isolate(esc(e.channel_title)),
@@ -224,6 +229,32 @@ def _blocks(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[_Block]:
         lines[0] = f"<b>✏️ {title}</b>\n{lines[0]}"
         blocks.append(_Block(lines, f"<b>✏️ {title}</b> <i>{continued}</i>"))
     return blocks
+
+
+def _speed_lines(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[str]:
+    """The period's fastest outlets (median time from post to report, over the statements in this digest)
+    and the statements no outlet picked up, as a short section; none for a digest without statements."""
+    entries = digest.entries
+    if not entries:
+        return []
+    lines = ["<b>⏱ " + t.gettext("Speed of coverage") + "</b>"]
+    fastest = outlet_speeds(StatementCoverage(e.statement, e.coverage) for e in entries)[:FASTEST_SHOWN]
+    if fastest:
+        lines.append("• " + t.gettext("Fastest (median time to report): {outlets}").format(outlets=" · ".join(
+            f"{t.isolate(esc(s.outlet))} {esc(minutes_text(s.median, t))}" for s in fastest)))
+    unreported = sorted((e for e in entries if not e.covered), key=lambda e: _posted(e.statement))
+    if unreported:
+        posts = [link(e.statement.get("url"), _when(_posted(e.statement), tz, t))
+                 for e in unreported[:UNREPORTED_SHOWN]]
+        rest = len(unreported) - UNREPORTED_SHOWN
+        more = " " + t.ngettext("and {count} more", "and {count} more", rest).format(count=rest) if rest > 0 else ""
+        lines.append("• " + t.gettext("Not picked up by any outlet: {count} of {total}: {posts}").format(
+            count=len(unreported), total=len(entries), posts=" · ".join(posts)) + more)
+    else:
+        lines.append("• " + t.ngettext("Every statement here was picked up ({count})",
+                                       "Every statement here was picked up ({count})", len(entries)).format(
+            count=len(entries)))
+    return ["\n".join(lines)]
 
 
 def _counts(digest: Digest, t: Tr = ENGLISH) -> str:

@@ -7,7 +7,10 @@ check compare values, so every number is read as one here.
 
 The number words come from num2words, which spells numbers in each language we read (cases
 and genders included for Russian, Ukrainian and Hebrew); they are folded like any text, so
-the lexicon holds exactly the forms that `normalise.fold` produces.  A run of number words is
+the lexicon holds exactly the forms that `normalise.fold` produces.  Latin script is read as
+English only: the other Latin-script languages' number words are everyday English words ("on"
+is ten in Turkish, "once" eleven in Spanish, "sept" seven in French), and reading them made
+"announced on January 7" say "10 January 7" in every English report.  A run of number words is
 added up, with the usual rules of spelled numbers: a unit may follow a ten or precede it
 ("сорок шесть", "ستة وأربعون"), "hundred" multiplies a unit before it, and "thousand" or
 "million" multiply what precedes.  Two units in a row are two numbers ("two, three").
@@ -19,7 +22,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-LANGUAGES = ("en", "ru", "uk", "ar", "he", "tr", "fr", "de", "es", "it", "pt", "pl")
+LANGUAGES = ("en", "ru", "uk", "ar", "he")
 _UNITS_TO_HUNDREDS = (*range(21), *range(30, 100, 10), *range(100, 1000, 100))
 _MULTIPLIERS = (1000, 2000, 5000, 10**6, 2 * 10**6, 5 * 10**6)
 _SLAVIC_CASES = {"ru": ("nominative", "genitive", "dative", "accusative", "instrumental", "prepositional"),
@@ -80,7 +83,7 @@ def lexicon() -> dict[str, int]:
                         words.setdefault(form, number)
                 elif number == 100 and len(tokens) == 2:  # "one hundred": the multiplier word
                     words.setdefault(tokens[1], 100)
-        for number in range(21, 100):  # compounds written as one word (Turkish "kırkaltı", German)
+        for number in range(21, 100):  # compounds written as one word
             for spelling in _spellings(number, lang):
                 tokens = fold(spelling).split()
                 if len(tokens) == 1 and not tokens[0].isdigit():

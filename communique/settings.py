@@ -34,6 +34,7 @@ class ChannelConfig:
     language: str
     role: str = "official"
     source: str = "auto"
+    country: str | None = None  # ISO 3166-1 alpha-2, for a news channel's coverage by country
 
     @property
     def key(self) -> str:
@@ -46,6 +47,7 @@ class FeedConfig:
     outlet: str
     language: str | None = None
     interval: int = 600
+    country: str | None = None  # ISO 3166-1 alpha-2 code of the outlet ("QA", "GB"), for coverage by country
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,13 @@ class Settings:
     def channel_by_id(self, tg_id: int) -> ChannelConfig | None:
         wanted = bare_channel_id(tg_id)
         return next((c for c in self.channels if c.tg_id is not None and bare_channel_id(c.tg_id) == wanted), None)
+
+    def outlet_country(self, outlet: str) -> str | None:
+        """The configured country of an outlet, by a feed's outlet name or a news channel's title."""
+        for feed in self.feeds:
+            if feed.outlet == outlet and feed.country:
+                return feed.country
+        return next((c.country for c in self.channels if c.role == "news" and c.title == outlet and c.country), None)
 
     def topic(self, name: str) -> TopicConfig | None:
         wanted = name.strip().lower()
@@ -131,7 +140,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 def _channel(source: str, index: int, table: Any) -> ChannelConfig:
     f = _Fields(source, f"channel[{index}]", table)
-    f.unknown({"username", "id", "title", "language", "role", "source"})
+    f.unknown({"username", "id", "title", "language", "role", "source", "country"})
     username = f.get("username", str, None)
     tg_id = f.get("id", int, None)
     if username is None and tg_id is None:
@@ -145,12 +154,13 @@ def _channel(source: str, index: int, table: Any) -> ChannelConfig:
         language=f.get("language", str, "und"),
         role=f.choice("role", ROLES, "official"),
         source=f.choice("source", SOURCES, "auto"),
+        country=_country(f),
     )
 
 
 def _feed(source: str, index: int, table: Any) -> FeedConfig:
     f = _Fields(source, f"feed[{index}]", table)
-    f.unknown({"url", "outlet", "language", "interval"})
+    f.unknown({"url", "outlet", "language", "interval", "country"})
     url = f.get("url", str, required=True)
     if not re.match(r"^(https?|file)://", url):
         f.fail("url", f"must start with http://, https:// or file:// (got {url!r})")
@@ -158,7 +168,15 @@ def _feed(source: str, index: int, table: Any) -> FeedConfig:
     if interval < 30:
         f.fail("interval", f"must be at least 30 seconds (got {interval})")
     return FeedConfig(url=url, outlet=f.get("outlet", str, required=True), language=f.get("language", str, None),
-                      interval=interval)
+                      interval=interval, country=_country(f))
+
+
+def _country(f: _Fields) -> str | None:
+    """An optional ISO 3166-1 alpha-2 country code, upper-cased ("qa" -> "QA")."""
+    country = f.get("country", str, None)
+    if country is not None and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        f.fail("country", f"must be a two-letter ISO 3166 country code such as GB or QA (got {country!r})")
+    return country.upper() if country else None
 
 
 def _topic(source: str, index: int, table: Any) -> TopicConfig:

@@ -71,7 +71,7 @@ def structure(messages):
             topic, channel = line[2:], None
         elif line.startswith("• ") and topic and channel:
             found.append((topic, channel, line))
-        elif line.startswith("✏️"):
+        elif line.startswith(("✏️", "⏱")):
             topic = None
         elif line.strip() and topic:
             channel = line
@@ -135,7 +135,8 @@ def test_a_busy_day_splits_into_valid_messages_under_4096_never_inside_an_entry(
     for message in messages:
         parse_html(message)  # Telegram's entity rules: every tag closed within its message
     links = [f'href="https://t.me/mod_russia/{1000 + n}"' for n in range(40)]
-    assert all(sum(link in m for m in messages) == 1 for link in links)  # each entry whole, in one message
+    entries = [m.split("<b>⏱")[0] for m in messages]  # the speed section links the unreported posts again
+    assert all(sum(link in m for m in entries) == 1 for link in links)  # each entry whole, in one message
     assert messages[1].startswith("<b>■ Air defence and drone attacks · Минобороны России</b> <i>(continued)</i>\n• ")
 
 
@@ -279,3 +280,25 @@ def test_a_statement_reposted_by_another_channel_appears_once_with_both_sources(
     assert [(title, row["message_id"]) for title, row in entry.reposts] == [("Минобороны России", 701)]
     text = "\n".join(render_digest(digest, ZoneInfo("Europe/Moscow")))
     assert "t.me/mid_russia/700" in text and "t.me/mod_russia/701" in text and "reported by 1 outlet" in text
+
+
+def test_the_digest_ends_with_the_fastest_outlets_and_the_posts_no_outlet_picked_up(db, settings):
+    reader(db)
+    previous_digest(db, settings)
+    first = post(db, "mod_russia", 11, AIR.format(n=11), YESTERDAY + timedelta(hours=1))
+    second = post(db, "mod_russia", 12, AIR.format(n=12), YESTERDAY + timedelta(hours=3))
+    post(db, "mod_russia", 13, BALTIC.format(n=13), YESTERDAY + timedelta(hours=4))  # nobody reports these two
+    post(db, "mod_russia", 14, AIR.format(n=14), YESTERDAY + timedelta(hours=5))
+    report(db, first, "TASS", YESTERDAY + timedelta(hours=1, minutes=10))
+    report(db, first, "Reuters", YESTERDAY + timedelta(hours=1, minutes=50))
+    report(db, second, "TASS", YESTERDAY + timedelta(hours=3, minutes=30))
+    report(db, second, "Reuters", YESTERDAY + timedelta(hours=3, minutes=20))
+    report(db, second, "Meduza", YESTERDAY + timedelta(hours=5, minutes=3))
+
+    messages = plan_digest(db, CHAT, now=TODAY, settings=settings).messages()
+    section = strip_tags(messages[-1]).split("⏱ Speed of coverage\n")[1]
+    assert section.splitlines() == [
+        "• Fastest (median time to report): TASS 20 min · Reuters 35 min · Meduza 2 h 03 min",
+        "• Not picked up by any outlet: 2 of 4: 27 Nov 12:00 · 27 Nov 13:00"]  # in time order, across topics
+    assert '<a href="https://t.me/mod_russia/13">27 Nov 12:00</a>' in messages[-1]
+    parse_html(messages[-1])

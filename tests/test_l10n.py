@@ -106,7 +106,7 @@ async def test_the_command_menu_and_description_are_set_in_every_language(
     assert menus["uk"]["language"] == "Мова бота в цьому чаті"
     assert menus["ar"]["search"] == "البحث في الأرشيف"
     assert menus["he"]["stop"] == "מחיקת הצ׳אט הזה והנתונים שלו"
-    assert admin["stats"] == "الإحصاءات وطابور الإرسال" and "stats" not in menus["ar"]
+    assert admin["stats"] == "الإحصاءات وطابور الإرسال وسرعة التغطية" and "stats" not in menus["ar"]
     descriptions = {c.params.get("language_code"): c.params["description"]
                     for c in fake_bot_api.calls_to("setMyDescription")}
     assert descriptions.keys() == {None, "ru", "uk", "ar", "he"}
@@ -183,6 +183,7 @@ def test_a_digest_is_in_the_chats_language_with_its_dates(db, settings) -> None:
     assert text.startswith("🗞 <b>Ваш дайджест Communique</b>\n<i>27 нояб. 2026, 08:00 MSK – 28 нояб. 2026, 08:00 MSK")
     assert "<i>52 заявления · есть в СМИ: 15 · пока без публикаций: 37 · изменено: 0 · удалено: 0</i>" in text
     assert "сообщили 2 СМИ (первым: TASS, +12 мин)" in text and "→ пост" in text
+    assert "<b>⏱ Скорость освещения</b>\n• Быстрее всех (медианное время до публикации): TASS 12 мин" in text
     assert all(length(message) <= MESSAGE_LIMIT for message in plan.messages())
 
 

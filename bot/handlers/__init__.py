@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, language, membership, preferences, subscriptions
+from communique.bot.handlers import admin, archive, export, language, membership, preferences, subscriptions
 from communique.bot.handlers.common import (
     COMMANDS,
     LANGUAGE,
@@ -39,7 +39,8 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": subscriptions.subscribe, "unsubscribe": subscriptions.unsubscribe, "list": subscriptions.list_,
     "digest": preferences.digest, "timezone": preferences.timezone, "updates": preferences.updates,
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
-    "latest": archive.latest, "search": archive.search, "language": language.language,
+    "latest": archive.latest, "search": archive.search, "export": export.export,
+    "language": language.language,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
 }
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import reply, translator
+from communique.bot.handlers.common import now, reply, translator
 from sqlite_utils import Database
 from telegram import Update
 
+from communique.coverage_stats import STATS_PERIOD, last_days, stats_lines
 from communique.embedding_index import progress as embedding_progress
 from communique.i18n import ENGLISH, Tr
 from communique.messages import esc, split_blocks
@@ -80,6 +82,18 @@ def stats_rows(db: Database, t: Tr = ENGLISH) -> list[str]:
     ]
 
 
+def coverage_rows(db: Database, settings: Settings, at: datetime, t: Tr = ENGLISH) -> list[str]:
+    """The speed and spread of coverage of the statements posted in the last 30 days."""
+    summary = last_days(db, now=at, settings=settings)
+    heading = t.ngettext("Coverage, last {count} day", "Coverage, last {count} days", STATS_PERIOD.days).format(
+        count=STATS_PERIOD.days)
+    return [f"<b>{heading}</b>", *(esc(line) for line in stats_lines(summary, t=t))]
+
+
+def stats_page(db: Database, settings: Settings, at: datetime, t: Tr = ENGLISH) -> list[str]:
+    return [*stats_rows(db, t), "", *coverage_rows(db, settings, at, t)]
+
+
 async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
     t = await translator(update, context)
@@ -97,7 +111,7 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Admin: counts of statements, news, subscribers and the delivery queue."""
+    """Admin: counts of statements, news, subscribers and the delivery queue; the speed of coverage."""
     t = await translator(update, context)
-    rows = await store_of(context).run(stats_rows, t)
+    rows = await store_of(context).run(stats_page, settings_of(context), now(), t)
     await reply(update, "\n".join(["<b>" + t.gettext("Communique statistics") + "</b>", *rows]), t=t)

@@ -43,13 +43,15 @@ COMMANDS = (
             N_("<edits | coverage | empty> <on | off>"), "/updates coverage on"),
     Command("latest", N_("The latest statements"), N_("[@channel]"), "/latest @mod_russia"),
     Command("search", N_("Search the archive"), N_("<words>"), "/search обмен пленными"),
+    Command("export", N_("Followed statements and their coverage, as a file"),
+            N_("[7d | DATE] [xlsx | csv | jsonl]"), "/export 7d csv"),
     Command("language", N_("The bot's language in this chat")),
     Command("pause", N_("Pause alerts and the digest")),
     Command("resume", N_("Resume after /pause")),
     Command("stop", N_("Forget this chat and its data")),
     Command("channels", N_("Watched channels and their state"), admin=True),
     Command("feeds", N_("News feeds and their state"), admin=True),
-    Command("stats", N_("Counts and the delivery queue"), admin=True),
+    Command("stats", N_("Counts, the delivery queue, speed of coverage"), admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 

@@ -52,7 +52,8 @@ from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
 from communique.store.timefmt import from_db, to_db
 
-__all__ = ["COVERED_THRESHOLD", "MatchOptions", "match_news", "match_statements", "similar_rows"]
+__all__ = ["COVERED_THRESHOLD", "Assessment", "MatchOptions", "assess_news", "match_news", "match_statements",
+           "similar_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +173,41 @@ class _Query:
                         total=self.total, same_script=same_script, query_is_statement=query_is_statement)
 
 
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the scoring sees of one candidate: its evidence, its BM25 place and, with a query vector, its cosine."""
+
+    row_id: int
+    evidence: Evidence
+    lexical: Lexical
+    cosine: float | None
+    place: int
+
+    def score(self) -> float:
+        if self.cosine is None:
+            return lexical_score(self.evidence, self.lexical)
+        return fused_score(self.evidence, self.lexical, self.cosine)
+
+
+def assess_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
+                options: MatchOptions = MatchOptions()) -> list[Assessment]:
+    """Every candidate `match_news` scores, unscored (what `bench/fit_evidence.py` fits the weights on)."""
+    window = (date - options.before, date + options.after) if date else None
+    return _assess(db, _NEWS, text, window, options, vector, date=date)
+
+
 def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
            options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
            query_is_statement: bool = True) -> list[Candidate]:
+    found = _assess(db, side, text, window, options, vector, date=date, query_is_statement=query_is_statement)
+    method = "lexical" if vector is None else "fused"
+    scored = sorted(((a.score(), -a.place, a.row_id) for a in found), key=lambda item: (-item[0], -item[1], item[2]))
+    return [Candidate(row_id, score, method) for score, _, row_id in scored[: options.top]]
+
+
+def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
+            options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
+            query_is_statement: bool = True) -> list[Assessment]:
     query = _Query(db, side, text, options)
     if not query.own and not query.shared and vector is None:
         return []
@@ -204,16 +237,12 @@ def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetim
         return []
     docs = _docs(db, side, list(lexical.keys() | cosine.keys()))
     _learn_frequencies(db, side, query, [terms for terms, _, _ in docs.values()])
-    scored = []
+    assessed = []
     for row_id, (terms, doc_date, doc_mark) in docs.items():
         place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
         ev = query.evidence(date, terms, doc_date, same_script=same_script, query_is_statement=query_is_statement)
-        if vector is None:
-            scored.append((lexical_score(ev, bm25), -place, row_id, "lexical"))
-        else:
-            scored.append((fused_score(ev, bm25, cosine.get(row_id, 0.0)), -place, row_id, "fused"))
-    scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
-    return [Candidate(row_id, score, method) for score, _, row_id, method in scored[: options.top]]
+        assessed.append(Assessment(row_id, ev, bm25, None if vector is None else cosine.get(row_id, 0.0), place))
+    return assessed
 
 
 def _cosines(db: Database, side: _Side, lexical: list[int], vector: np.ndarray,
