@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from communique.bot import redact
-from communique.bot.context import DELIVERY, SECRETS, SETTINGS, STORE
+from communique.bot.chats import chat_languages
+from communique.bot.context import CHAT_LANGUAGES, DELIVERY, SECRETS, SETTINGS, STORE
 from communique.bot.delivery import Delivery, DeliveryOptions
 from communique.bot.handlers import menu, register
 from communique.bot.ratelimit import SlidingWindowLimiter
@@ -87,6 +88,7 @@ def _file_url(base_url: str) -> str:
 
 
 async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
+    application.bot_data[CHAT_LANGUAGES] = await application.bot_data[STORE].run(chat_languages)
     await set_up_profile(application)
     application.bot_data[DELIVERY].start()
     for hook in hooks:

@@ -32,6 +32,11 @@ def register(db: Database, chat_id: int, *, chat_type: str, title: str | None, d
     return new
 
 
+def chat_languages(db: Database) -> dict[int, str]:
+    """Every chat's language, by chat id."""
+    return dict(db.execute("SELECT chat_id, language FROM subscribers WHERE language IS NOT NULL").fetchall())
+
+
 def chat_language(db: Database, chat_id: int) -> str | None:
     """The language stored for the chat, or None for a chat not registered (or registered before languages)."""
     row = db.execute("SELECT language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()

@@ -4,7 +4,9 @@
 - `secrets`: the `Secrets` (the token is also inside PTB's Bot);
 - `store`: the `StoreThread` every handler goes through for SQLite;
 - `schedule_listeners`: coroutines `listener(chat_id)` told when a chat's digest time, time
-  zone or existence changed (the digest scheduler subscribes with `on_schedule_change`).
+  zone or existence changed (the digest scheduler subscribes with `on_schedule_change`);
+- `chat_languages`: each chat's language, read from the store at start and kept as it changes, so a
+  reply never waits for the store to know its language.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ SECRETS = "secrets"
 STORE = "store"
 DELIVERY = "delivery"
 SCHEDULE_LISTENERS = "schedule_listeners"
+CHAT_LANGUAGES = "chat_languages"
 
 ScheduleListener = Callable[[int], Awaitable[None]]
 Context = ContextTypes.DEFAULT_TYPE
@@ -33,6 +36,10 @@ def settings_of(context: Context) -> Settings:
 
 def store_of(context: Context) -> StoreThread:
     return context.bot_data[STORE]
+
+
+def languages_of(context: Context) -> dict[int, str]:
+    return context.bot_data.setdefault(CHAT_LANGUAGES, {})
 
 
 def on_schedule_change(application: Application[Any, Any, Any, Any, Any, Any], listener: ScheduleListener) -> None:

@@ -93,6 +93,18 @@ async def test_language_switches_with_a_button_and_everything_after_follows(
     assert timezone.startswith(RLM + "✅ אזור זמן: " + FSI + "Asia/Jerusalem" + PDI)
 
 
+async def test_a_chats_language_survives_a_restart(fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        await bot.say(READER, "/start", language_code="en")
+        await bot.say(READER, "/language")
+        menu = fake_bot_api.sent_messages(READER)[-1]
+        fake_bot_api.push_callback_query(READER, READER, "lang:ar", menu["message_id"])
+        await fake_bot_api.wait_for(lambda: bool(fake_bot_api.calls_to("editMessageText", READER)))
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        [help_text] = await bot.say(READER, "/help", language_code="en")
+    assert help_text.startswith(RLM + "الأوامر\n")
+
+
 async def test_the_command_menu_and_description_are_set_in_every_language(
         fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
     async with running_bot(fake_bot_api, db_path, settings):

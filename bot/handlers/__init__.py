@@ -10,7 +10,6 @@ from communique.bot.context import Context
 from communique.bot.handlers import admin, archive, export, language, membership, preferences, subscriptions
 from communique.bot.handlers.common import (
     COMMANDS,
-    LANGUAGE,
     ONLY_GROUP_ADMINS,
     is_admin,
     log,
@@ -30,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from communique.i18n import ENGLISH, Tr, choose, tr
+from communique.i18n import ENGLISH, Tr
 from communique.messages import esc
 
 Handler = Callable[[Update, Context], Awaitable[None]]
@@ -56,7 +55,7 @@ def group_admins_only(handler: Handler) -> Handler:
         if await may_change_settings(update, context):
             await handler(update, context)
             return
-        t = await translator(update, context)
+        t = translator(update, context)
         if update.callback_query is not None:
             await update.callback_query.answer(t.gettext(ONLY_GROUP_ADMINS), show_alert=True)
         else:
@@ -75,7 +74,7 @@ def bot_admins_only(name: str, handler: Handler) -> Handler:
             return
         user = update.effective_user
         log.info("refused /%s to user %s", name, user.id if user else None)
-        t = await translator(update, context)
+        t = translator(update, context)
         await reply(update, t.gettext("Sorry, /{command} is only for this bot's administrators.").format(
             command=name), t=t)
 
@@ -97,7 +96,7 @@ async def unknown(update: Update, context: Context) -> None:
         return  # another bot's command
     if not addressee and message.chat.type != "private":
         return  # in a group, a bare command may be for another bot
-    t = await translator(update, context)
+    t = translator(update, context)
     close = difflib.get_close_matches(name.lower(), list(HANDLERS), n=1, cutoff=0.6)
     text = t.gettext("I don't know /{command}.").format(command=esc(name))
     if close:
@@ -108,7 +107,7 @@ async def unknown(update: Update, context: Context) -> None:
 async def stale_button(update: Update, context: Context) -> None:
     """Answer a press on a button this bot no longer understands, so the client stops waiting."""
     assert update.callback_query is not None
-    t = await translator(update, context)
+    t = translator(update, context)
     await update.callback_query.answer(t.gettext("This button is no longer active."))
 
 
@@ -119,8 +118,7 @@ async def error(update: object, context: Context) -> None:
         return
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        user, chat_data = update.effective_user, context.chat_data or {}
-        t = tr(chat_data.get(LANGUAGE) or choose(user.language_code if user else None))  # the store may be what failed
+        t = translator(update, context)
         try:
             await context.bot.send_message(update.effective_chat.id, t.lines(t.gettext(
                 "Sorry, that failed on our side; please try again in a moment.")), parse_mode=None)

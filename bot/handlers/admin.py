@@ -96,7 +96,7 @@ def stats_page(db: Database, settings: Settings, at: datetime, t: Tr = ENGLISH) 
 
 async def channels(update: Update, context: Context) -> None:
     """Admin: the watched channels, their statements and last errors."""
-    t = await translator(update, context)
+    t = translator(update, context)
     blocks = await store_of(context).run(channel_rows, settings_of(context), t)
     for page in split_blocks(["<b>" + t.gettext("Watched channels") + "</b>", *blocks]):
         await reply(update, page, t=t)
@@ -104,7 +104,7 @@ async def channels(update: Update, context: Context) -> None:
 
 async def feeds(update: Update, context: Context) -> None:
     """Admin: the news feeds and what they have brought in."""
-    t = await translator(update, context)
+    t = translator(update, context)
     blocks = await store_of(context).run(feed_rows, settings_of(context), t)
     for page in split_blocks(["<b>" + t.gettext("News feeds") + "</b>", *blocks]):
         await reply(update, page, t=t)
@@ -112,6 +112,6 @@ async def feeds(update: Update, context: Context) -> None:
 
 async def stats(update: Update, context: Context) -> None:
     """Admin: counts of statements, news, subscribers and the delivery queue; the speed of coverage."""
-    t = await translator(update, context)
+    t = translator(update, context)
     rows = await store_of(context).run(stats_page, settings_of(context), now(), t)
     await reply(update, "\n".join(["<b>" + t.gettext("Communique statistics") + "</b>", *rows]), t=t)

@@ -70,7 +70,7 @@ def latest_page(db: Database, channel: str | None, chat_id: int, settings: Setti
 
 async def latest(update: Update, context: Context) -> None:
     """Show the latest statements, of all channels or of one."""
-    t = await translator(update, context)
+    t = translator(update, context)
     text = arg_text(update)
     channel = channel_username(text) if text else None
     if text and channel is None:
@@ -87,7 +87,7 @@ async def search(update: Update, context: Context) -> None:
     """Search the archive of statements for some words."""
     words = arg_text(update)
     if not words:
-        t = await translator(update, context)
+        t = translator(update, context)
         await usage(update, "search", t.gettext("Search for what?"), t)
         return
     await _search(update, context, words)
@@ -101,7 +101,7 @@ async def search_text(update: Update, context: Context) -> None:
 
 async def _search(update: Update, context: Context, words: str) -> None:
     assert update.effective_chat is not None
-    t = await translator(update, context)
+    t = translator(update, context)
     pages = await store_of(context).run(search_page, " ".join(words.split())[:200], update.effective_chat.id,
                                         settings_of(context), t)
     for page in pages:

@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from communique.bot.chats import chat_language, register
-from communique.bot.context import Context, schedule_changed, settings_of, store_of
+from communique.bot.context import Context, languages_of, schedule_changed, settings_of, store_of
 from telegram import Update
 
-from communique.i18n import ENGLISH, N_, Tr, choose, tr
+from communique.i18n import DEFAULT, ENGLISH, N_, Tr, choose, tr
 from communique.messages import MESSAGE_LIMIT, esc, length, split_blocks
 from communique.settings import Settings
 
@@ -67,18 +67,11 @@ def arg_text(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-LANGUAGE = "language"  # the chat's language code, kept in PTB's chat_data once the store has one
-
-
-async def translator(update: Update, context: Context) -> Tr:
+def translator(update: Update, context: Context) -> Tr:
     """The chat's language: the one stored for it, else (a chat not yet registered) its user's Telegram language."""
     chat, user = update.effective_chat, update.effective_user
-    cached = context.chat_data.get(LANGUAGE) if context.chat_data is not None else None
-    if cached is None and chat is not None:
-        cached = await store_of(context).run(chat_language, chat.id)
-        if cached is not None and context.chat_data is not None:
-            context.chat_data[LANGUAGE] = cached
-    return tr(cached or choose(user.language_code if user else None))
+    stored = languages_of(context).get(chat.id) if chat is not None else None
+    return tr(stored or choose(user.language_code if user else None))
 
 
 async def reply(update: Update, text: str, *, t: Tr | None = None, **kwargs: Any) -> None:
@@ -118,6 +111,9 @@ async def register_chat(update: Update, context: Context, *, announce: bool = Fa
     new = await store_of(context).run(register, chat.id, chat_type=chat.type, title=title,
                                       digest_time=settings.digest_time, now=now(),
                                       language=choose(user.language_code if user else None))
+    languages = languages_of(context)
+    if chat.id not in languages:  # new, or registered before languages: it has one now
+        languages[chat.id] = await store_of(context).run(chat_language, chat.id) or DEFAULT
     if new:
         log.info("new chat %s (%s)", chat.id, chat.type)
     if new or announce:

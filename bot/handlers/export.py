@@ -52,7 +52,7 @@ async def export(update: Update, context: Context) -> None:
     """Send the chat's followed statements of a period, with edits, deletions and reports, as a file."""
     assert update.effective_chat is not None
     chat_id, at = update.effective_chat.id, now()
-    t = await translator(update, context)
+    t = translator(update, context)
     try:
         start, fmt = _options(arg_text(update), at, t)
     except UsageError as problem:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from communique.bot.context import Context, store_of
-from communique.bot.handlers.common import LANGUAGE, log, register_chat, reply, translator
+from communique.bot.context import Context, languages_of, store_of
+from communique.bot.handlers.common import log, register_chat, reply, translator
 from communique.bot.keyboards import LANGUAGE_PREFIX, language_keyboard
 from telegram import Update
 from telegram.error import BadRequest
@@ -15,7 +15,7 @@ from communique.store.subscribers import update_subscriber
 async def language(update: Update, context: Context) -> None:
     """Show the languages as buttons; pressing one switches the chat to it."""
     await register_chat(update, context)
-    t = await translator(update, context)
+    t = translator(update, context)
     await reply(update, t.gettext("Choose the language for this chat (replies, alerts and the digest):"), t=t,
                 reply_markup=language_keyboard(t.lang))
 
@@ -26,13 +26,12 @@ async def language_button(update: Update, context: Context) -> None:
     assert query is not None and query.data is not None
     code = query.data.removeprefix(LANGUAGE_PREFIX)
     if code not in LANGUAGES:
-        t = await translator(update, context)
+        t = translator(update, context)
         await query.answer(t.gettext("This button is no longer active."))
         return
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, language=code)
-    if context.chat_data is not None:
-        context.chat_data[LANGUAGE] = code
+    languages_of(context)[chat_id] = code
     log.info("chat %s: language %s", chat_id, code)
     t = tr(code)
     await query.answer(t.gettext("Language: {language}").format(language=LANGUAGES[code]))

@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from communique.bot.chats import overview
-from communique.bot.context import Context, schedule_changed, settings_of, store_of
+from communique.bot.context import Context, languages_of, schedule_changed, settings_of, store_of
 from communique.bot.handlers.common import arg_text, log, now, register_chat, reply, translator, usage, zone
 from telegram import Update
 
@@ -37,7 +37,7 @@ async def find_zone(text: str) -> str | None:
 
 async def digest(update: Update, context: Context) -> None:
     """Set the daily digest's local time, or turn it off."""
-    t = await translator(update, context)
+    t = translator(update, context)
     text = arg_text(update).lower()
     match = _TIME.match(text)
     if text != "off" and match is None:
@@ -59,7 +59,7 @@ async def digest(update: Update, context: Context) -> None:
 
 async def timezone(update: Update, context: Context) -> None:
     """Set the chat's time zone (an IANA name such as Europe/Moscow)."""
-    t = await translator(update, context)
+    t = translator(update, context)
     text = arg_text(update)
     name = await find_zone(text) if text else None
     if name is None:
@@ -81,7 +81,7 @@ async def timezone(update: Update, context: Context) -> None:
 
 async def updates(update: Update, context: Context) -> None:
     """Turn follow-up messages on or off: edits and deletions, new coverage, empty digests."""
-    t = await translator(update, context)
+    t = translator(update, context)
     words = arg_text(update).lower().split()
     if len(words) != 2 or words[0] not in SWITCHES or words[1] not in ("on", "off"):
         chat_id = await register_chat(update, context)
@@ -102,7 +102,7 @@ async def pause(update: Update, context: Context) -> None:
     """Stop alerts and digests until /resume (subscriptions and settings are kept)."""
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, paused=1)
-    t = await translator(update, context)
+    t = translator(update, context)
     await reply(update, "⏸ " + t.gettext("Paused: no alerts and no digest until /resume. What this chat follows is "
                                          "kept."), t=t)
 
@@ -111,7 +111,7 @@ async def resume(update: Update, context: Context) -> None:
     """Turn alerts back on after /pause."""
     chat_id = await register_chat(update, context)
     await store_of(context).run(update_subscriber, chat_id, paused=0)
-    t = await translator(update, context)
+    t = translator(update, context)
     await reply(update, "▶️ " + t.gettext("Alerts and the daily digest are on again."), t=t)
 
 
@@ -119,10 +119,9 @@ async def stop(update: Update, context: Context) -> None:
     """Forget this chat: its subscriptions, settings and undelivered messages."""
     chat = update.effective_chat
     assert chat is not None
-    t = await translator(update, context)
+    t = translator(update, context)
     await store_of(context).run(forget, chat.id)
-    if context.chat_data is not None:
-        context.chat_data.clear()
+    languages_of(context).pop(chat.id, None)
     await schedule_changed(context, chat.id)
     log.info("chat %s forgotten (/stop)", chat.id)
     await reply(update, t.gettext("Done: this chat's subscriptions, settings and queued messages are deleted, and "

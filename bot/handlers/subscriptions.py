@@ -43,7 +43,7 @@ they post, with links to the news outlets that have reported each statement, or 
 async def start(update: Update, context: Context) -> None:
     """Welcome the chat, register it, and show the first steps."""
     chat_id = await register_chat(update, context)
-    t = await translator(update, context)
+    t = translator(update, context)
     subscriber, _ = await store_of(context).run(overview, chat_id)
     settings = settings_of(context)
     digest = (t.gettext("This chat gets a daily digest at {time} ({zone}); /digest off stops it.").format(
@@ -54,7 +54,7 @@ async def start(update: Update, context: Context) -> None:
 
 async def help_(update: Update, context: Context) -> None:
     """List the commands with their arguments."""
-    t = await translator(update, context)
+    t = translator(update, context)
     admin = is_admin(update, context)
     lines = ["<b>" + t.gettext("Commands") + "</b>"]
     for command in COMMANDS:
@@ -68,7 +68,7 @@ async def help_(update: Update, context: Context) -> None:
 
 async def topics(update: Update, context: Context) -> None:
     """Show the configured topics as buttons that toggle them."""
-    t = await translator(update, context)
+    t = translator(update, context)
     settings = settings_of(context)
     if not settings.topics:
         await reply(update, t.gettext("No topics are configured; use /subscribe with a keyword or @channel."), t=t)
@@ -84,7 +84,7 @@ async def topic_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     settings = settings_of(context)
-    t = await translator(update, context)
+    t = translator(update, context)
     topic = topic_from_data(query.data, settings.topics)
     if topic is None:
         await query.answer(t.gettext("This topic is no longer offered; send /topics for the current list."),
@@ -107,7 +107,7 @@ TargetAction = Callable[[Context, int, Target, Settings, Tr], Awaitable[str]]
 async def _each_target(update: Update, context: Context, command: str, prompt: str, act: TargetAction) -> None:
     """Apply `act` to each thing the command names (commas separate them) and answer one line each;
     with nothing named, or nothing usable, answer with the command's usage."""
-    t = await translator(update, context)
+    t = translator(update, context)
     items = split_targets(arg_text(update))
     if not items:
         await usage(update, command, t.gettext(prompt), t)
@@ -168,7 +168,7 @@ async def list_(update: Update, context: Context) -> None:
     """Show what this chat follows and its settings."""
     settings = settings_of(context)
     chat_id = await register_chat(update, context)
-    t = await translator(update, context)
+    t = translator(update, context)
     subscriber, subscriptions = await store_of(context).run(overview, chat_id)
     lines = ["<b>" + t.gettext("This chat follows") + "</b>"]
     order = {"topic": 0, "keyword": 1, "channel": 2}
