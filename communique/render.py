@@ -119,8 +119,8 @@ def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mappin
                   t: Tr = ENGLISH) -> str:
     header = ("📰 <b>" + t.gettext("Now reported") + f"</b> · {t.isolate(esc(channel_title))} · "
               f"{_post_of(statement, tz, t)}")
-    return _fit("\n".join([t.lines(header), t.isolate(esc(excerpt(statement.get("text") or "", 300))),
-                           t.lines(news_line(item, t)), t.lines(link(statement.get("url"), t.gettext("Source post")))]))
+    return _fit(t.lines("\n".join([header, t.isolate(esc(excerpt(statement.get("text") or "", 300))),
+                                   news_line(item, t), link(statement.get("url"), t.gettext("Source post"))])))
 
 
 def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]], t: Tr = ENGLISH) -> str:
