@@ -29,7 +29,8 @@ def test_a_plain_install_runs_init_and_the_demo_from_an_empty_folder(tmp_path: P
     """`pip install <checkout>` (not editable), then `communique init && communique demo` in an empty folder.
 
     The new environment borrows the test environment's dependencies through a .pth file (installing
-    them again would take minutes); Communique itself is built from a copy of the checkout and installed."""
+    them again would take minutes); Communique itself is built from a copy of the checkout and installed, with
+    pip's build isolation (setuptools from the package index, as any `pip install` of a checkout does)."""
     started = time.monotonic()
     checkout, venv, empty, home = (tmp_path / name for name in ("checkout", "venv", "empty", "home"))
     shutil.copytree(ROOT, checkout, ignore=NOT_IN_A_CLONE, symlinks=True)
