@@ -12,8 +12,10 @@ from communique.cli import main
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch, tmp_path):
-    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "COMMUNIQUE_DB"):
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "COMMUNIQUE_DB",
+                 "COMMUNIQUE_CONFIG", "COMMUNIQUE_ENV_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no user configuration folder
     monkeypatch.chdir(tmp_path)  # no .env, no ./config: the bundled configuration is used
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, export, membership, preferences, subscriptions
+from communique.bot.handlers import admin, archive, export, identity, membership, preferences, subscriptions
 from communique.bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
 from communique.bot.keyboards import TOPIC_PREFIX
 from telegram import BotCommand, Update
@@ -29,7 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": subscriptions.subscribe, "unsubscribe": subscriptions.unsubscribe, "list": subscriptions.list_,
     "digest": preferences.digest, "timezone": preferences.timezone, "updates": preferences.updates,
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
-    "latest": archive.latest, "search": archive.search, "export": export.export,
+    "latest": archive.latest, "search": archive.search, "export": export.export, "whoami": identity.whoami,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
 }
 

@@ -45,6 +45,7 @@ COMMANDS = (
     Command("pause", "Pause alerts and the digest"),
     Command("resume", "Resume after /pause"),
     Command("stop", "Forget this chat and its data"),
+    Command("whoami", "Your Telegram user id and this chat's id"),
     Command("channels", "Watched channels and their state", admin=True),
     Command("feeds", "News feeds and their state", admin=True),
     Command("stats", "Counts, the delivery queue, speed of coverage", admin=True),
