@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, membership, preferences, subscriptions
+from communique.bot.handlers import admin, archive, catalogue, membership, preferences, subscriptions
 from communique.bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
-from communique.bot.keyboards import TOPIC_PREFIX
+from communique.bot.keyboards import CHANGE_PREFIX, TOPIC_PREFIX
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -18,6 +18,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -31,6 +32,9 @@ HANDLERS: dict[str, Handler] = {
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
     "latest": archive.latest, "search": archive.search,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
+    "addchannel": catalogue.add_channel, "removechannel": catalogue.remove_channel,
+    "addfeed": catalogue.add_feed, "removefeed": catalogue.remove_feed,
+    "addtopic": catalogue.add_topic, "removetopic": catalogue.remove_topic,
 }
 
 
@@ -107,6 +111,7 @@ async def error(update: object, context: Context) -> None:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(TypeHandler(Update, catalogue.refresh), group=-1)
     for command in COMMANDS:
         handler = HANDLERS[command.name]
         if command.admin:
@@ -116,6 +121,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(CommandHandler(command.name, handler))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(catalogue.change_button, pattern=f"^{CHANGE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))

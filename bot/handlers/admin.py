@@ -1,13 +1,16 @@
-"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats."""
+"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats.
+
+The lists are the live catalogue (`settings_of` reads it from the store); changes are in `catalogue.py`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import reply
+from communique.bot.handlers.common import log, reply
 from sqlite_utils import Database
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
 from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
@@ -80,6 +83,17 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Admin: counts of statements, news, subscribers and the delivery queue."""
+    """Admin: counts of statements, news, subscribers and the delivery queue (privately, if asked in a group)."""
     rows = await store_of(context).run(stats_rows)
-    await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))
+    text = "\n".join(["<b>Communique statistics</b>", *rows])
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private":
+        await reply(update, text)
+        return
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest) as exc:  # the admin never opened a private chat with the bot
+        log.info("could not send /stats to admin %s privately: %s", user.id, exc)
+        await reply(update, "I cannot write to you privately: open a chat with me, press Start, then ask again.")
+        return
+    await reply(update, "I have sent you the statistics in a private message.")

@@ -1,0 +1,68 @@
+"""The catalogue in the store: how the configuration file and changes made in chat combine, start after start."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import NOW
+from sqlite_utils import Database
+
+from communique.settings import ChannelConfig, FeedConfig, Settings, TopicConfig
+from communique.store.catalogue import LiveSettings, add, load, remove, revision, seed
+
+ADMIN = 777
+MOD = ChannelConfig("mod_russia", None, "Минобороны России", "ru")
+MID = ChannelConfig("mid_russia", None, "МИД России", "ru")
+WIRE = FeedConfig("https://wire.example/rss", "Wire", "en")
+SYRIA = TopicConfig("syria", "Syria", ("syria", "сирия"))
+CONFIG = Settings(channels=(MOD, MID), feeds=(WIRE,), topics=(SYRIA,))
+
+
+def keys(db: Database) -> tuple[list[str], list[str], list[str]]:
+    catalogue = load(db)
+    return ([c.key for c in catalogue.channels], [f.url for f in catalogue.feeds], [t.name for t in catalogue.topics])
+
+
+def test_the_configuration_seeds_the_catalogue_and_a_second_start_changes_nothing(db: Database) -> None:
+    assert seed(db, CONFIG, now=NOW) is True
+    assert keys(db) == (["mod_russia", "mid_russia"], [WIRE.url], ["syria"])
+    assert load(db).topics == (SYRIA,)
+    moved = revision(db)
+    assert seed(db, CONFIG, now=NOW) is False and revision(db) == moved
+
+
+def test_the_configuration_wins_for_what_it_lists_and_drops_what_it_no_longer_lists(db: Database) -> None:
+    seed(db, CONFIG, now=NOW)
+    slower = replace(WIRE, interval=1800)
+    seed(db, replace(CONFIG, channels=(MOD,), feeds=(slower,)), now=NOW)
+    assert keys(db)[0] == ["mod_russia"]
+    assert load(db).feeds == (slower,)
+
+
+def test_a_removal_in_chat_outlasts_the_configuration_until_added_again_in_chat(db: Database) -> None:
+    seed(db, CONFIG, now=NOW)
+    assert remove(db, "channel", "mod_russia", by=ADMIN, now=NOW) == MOD
+    assert remove(db, "channel", "mod_russia", by=ADMIN, now=NOW) is None
+    seed(db, CONFIG, now=NOW)  # the configuration still lists it
+    assert keys(db)[0] == ["mid_russia"]
+    assert add(db, MOD, by=ADMIN, now=NOW) is True
+    assert keys(db)[0] == ["mid_russia", "mod_russia"]  # additions in chat come after the configuration's
+
+
+def test_an_addition_in_chat_stays_whatever_the_configuration_says(db: Database) -> None:
+    seed(db, CONFIG, now=NOW)
+    ceasefire = TopicConfig("ceasefire", "ceasefire", ("ceasefire", "перемирие"))
+    assert add(db, ceasefire, by=ADMIN, now=NOW) is True
+    assert add(db, ceasefire, by=ADMIN, now=NOW) is False
+    seed(db, replace(CONFIG, topics=()), now=NOW)
+    assert load(db).topics == (ceasefire,)
+
+
+def test_live_settings_read_the_catalogue_again_only_when_it_changed(db: Database) -> None:
+    live = LiveSettings(CONFIG)
+    assert live.start(db, now=NOW).channels == (MOD, MID)
+    assert live.refresh(db) is False
+    remove(db, "topic", "syria", by=ADMIN, now=NOW)
+    assert live.refresh(db) is True
+    assert live.current.topics == () and live.current.channels == (MOD, MID)
+    assert live.configured.topics == (SYRIA,)
