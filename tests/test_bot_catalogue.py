@@ -4,15 +4,19 @@ buttons, listed at once, kept in the store across a restart, and refused to anyo
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from bot_harness import ADMIN, Harness, running_bot
+from communique.monitors.feed_jobs import schedule_feeds
+from communique.monitors.feeds import new_client
 from fakebotapi import FakeBotAPI
 from feedsite import FeedSite, site_fixture  # noqa: F401  (the `site` fixture)
+from telegram.ext import Application
 
 from communique.settings import Settings
-from communique.store import open_db
+from communique.store import StoreThread, open_db
 from communique.store.catalogue import load
 
 READER, GROUP = 4242, -1001234567890
@@ -168,6 +172,39 @@ async def test_an_admin_adds_a_feed_checked_by_fetching_it_and_removes_it(
         [listed] = await bot.say(ADMIN, "/feeds")
         assert url not in listed and "Meduza" in listed
     assert len(site.requests_to("/wire.xml")) == 1  # checked once; the bot alone polls nothing
+
+
+async def test_a_feed_added_in_chat_is_polled_by_the_running_monitors_and_one_removed_is_not(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, site: FeedSite) -> None:
+    url = site.serve("/wire.xml", RSS)
+    settings = replace(settings, feeds=())  # no configured feeds: the monitors start with nothing to poll
+    monitors = Application.builder().token("1:monitors").build()  # as `communique monitor`: its own store thread
+    assert monitors.job_queue is not None
+    store = StoreThread(db_path)
+    jobs = schedule_feeds(monitors.job_queue, settings, store, follow_every=0.05,
+                          client_factory=lambda: new_client(trust_env=False))
+    await monitors.job_queue.start()
+    try:
+        async with running_bot(fake_bot_api, db_path, settings) as bot:
+            _, buttons = await ask(bot, f"/addfeed {url}")
+            await press(bot, buttons, "Confirm")
+            await bot.fake.wait_for(lambda: len(site.requests_to("/wire.xml")) == 2)  # the check, then the poll
+            await bot.fake.wait_for(lambda: news_count(db_path) == 1)
+            _, buttons = await ask(bot, f"/removefeed {url}")
+            await press(bot, buttons, "Confirm")
+            await bot.fake.wait_for(lambda: not any(j.name == f"feed:{url}" for j in monitors.job_queue.jobs()))
+    finally:
+        await monitors.job_queue.stop()
+        await jobs.aclose()
+        store.close()
+
+
+def news_count(db_path: Path) -> int:
+    db = open_db(db_path)
+    try:
+        return db.execute("SELECT count(*) FROM news WHERE title = 'Ceasefire talks resume'").fetchone()[0]
+    finally:
+        db.conn.close()
 
 
 async def test_stats_asked_in_a_group_is_answered_privately(
