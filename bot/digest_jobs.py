@@ -20,7 +20,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -28,11 +28,12 @@ from communique.bot.context import on_schedule_change
 from sqlite_utils import Database
 from telegram.ext import CallbackContext, ContextTypes, JobQueue
 
-from communique.digest import chat_zone, digest_done, plan_digest, record_digest
+from communique.digest import DigestPlan, chat_zone, digest_done, plan_digest, record_digest
 from communique.digest_chart import render_chart
 from communique.digest_schedule import Occurrence, missed_occurrence, next_occurrence, parse_hhmm
 from communique.settings import Settings
 from communique.store import StoreThread
+from communique.store.catalogue import with_catalogue
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "digest:"
@@ -130,13 +131,18 @@ def _add_job(job_queue: JobQueue[Any], job: DigestJob) -> None:
                        job_kwargs={"misfire_grace_time": None})
 
 
+def _plan(db: Database, chat_id: int, *, now: datetime, settings: Settings, local_date: date) -> DigestPlan | None:
+    """The digest with the topics as the catalogue has them now (an admin may have added one since the start)."""
+    return plan_digest(db, chat_id, now=now, settings=with_catalogue(db, settings), local_date=local_date)
+
+
 async def send_digest(job: DigestJob) -> int | None:
     """Queue the chat's digest for the job's day in the outbox (the delivery loop sends it).
 
     Returns the number of messages queued, or None when there was nothing to do (already sent,
     chat gone or blocked)."""
     now = job.clock()
-    plan = await job.store.run(plan_digest, job.chat_id, now=now, settings=job.settings,
+    plan = await job.store.run(_plan, job.chat_id, now=now, settings=job.settings,
                                local_date=job.occurrence.local_date)
     if plan is None:
         return None

@@ -174,6 +174,18 @@ async def test_an_admin_adds_a_feed_checked_by_fetching_it_and_removes_it(
     assert len(site.requests_to("/wire.xml")) == 1  # checked once; the bot alone polls nothing
 
 
+async def test_checking_a_slow_feed_keeps_nobody_waiting(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, site: FeedSite) -> None:
+    url = site.serve("/slow.xml", RSS, delay=1.5)
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        fake_bot_api.push_message(ADMIN, f"/addfeed {url}")
+        await fake_bot_api.wait_for(lambda: bool(site.requests_to("/slow.xml")))
+        [answer] = await bot.say(READER, "/help")  # answered while the feed is still being fetched
+        assert answer.startswith("Commands") and fake_bot_api.texts(ADMIN) == []
+        [question] = await fake_bot_api.wait_for_messages(ADMIN, 1)
+        assert question["text"].startswith("Poll the feed Wire EN")
+
+
 async def test_a_feed_added_in_chat_is_polled_by_the_running_monitors_and_one_removed_is_not(
         fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, site: FeedSite) -> None:
     url = site.serve("/wire.xml", RSS)

@@ -38,6 +38,8 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Handled beside the others rather than in turn: checking a feed may wait on a slow site for a while.
+SLOW = frozenset({"addfeed"})
 CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop"})
 
 
@@ -118,7 +120,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             handler = bot_admins_only(command.name, handler)
         elif command.name in CHANGES_SETTINGS:
             handler = group_admins_only(handler)
-        application.add_handler(CommandHandler(command.name, handler))
+        application.add_handler(CommandHandler(command.name, handler, block=command.name not in SLOW))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(catalogue.change_button, pattern=f"^{CHANGE_PREFIX}"))

@@ -146,7 +146,12 @@ def remove(db: Database, kind: Kind, key: str, *, by: int, now: datetime) -> Ent
     return entry
 
 
-def with_catalogue(settings: Settings, catalogue: Catalogue) -> Settings:
+def with_catalogue(db: Database, settings: Settings) -> Settings:
+    """`settings` with the catalogue's channels, feeds and topics (a store never seeded has none of its own:
+    `settings` as they are)."""
+    if revision(db) == 0:
+        return settings
+    catalogue = load(db)
     return dataclasses.replace(settings, channels=catalogue.channels, feeds=catalogue.feeds, topics=catalogue.topics)
 
 
@@ -170,7 +175,7 @@ class LiveSettings:
         now_at = revision(db)
         if now_at == self.revision:
             return False
-        self.current = with_catalogue(self.configured, load(db))
+        self.current = with_catalogue(db, self.configured)
         self.revision = now_at
         return True
 
