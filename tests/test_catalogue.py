@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from communique.bot.digest_jobs import DigestJob, send_digest
 from conftest import NOW
 from sqlite_utils import Database
 
+from communique.digest_schedule import Occurrence
+from communique.models import Statement
 from communique.settings import ChannelConfig, FeedConfig, Settings, TopicConfig
+from communique.store import StoreThread
 from communique.store.catalogue import LiveSettings, add, load, remove, revision, seed
+from communique.store.outbox import pending_for
+from communique.store.statements import upsert_statement
+from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
 
 ADMIN = 777
 MOD = ChannelConfig("mod_russia", None, "Минобороны России", "ru")
@@ -66,3 +75,25 @@ def test_live_settings_read_the_catalogue_again_only_when_it_changed(db: Databas
     assert live.refresh(db) is True
     assert live.current.topics == () and live.current.channels == (MOD, MID)
     assert live.configured.topics == (SYRIA,)
+
+
+async def test_a_topic_added_in_chat_counts_in_the_next_digest_without_a_restart(
+        db: Database, db_path: Path, settings: Settings) -> None:
+    yesterday = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)  # 08:00 in Moscow
+    today = yesterday + timedelta(days=1)
+    ensure_subscriber(db, 501, now=yesterday - timedelta(days=30))
+    update_subscriber(db, 501, timezone="Europe/Moscow", digest_time="08:00")
+    seed(db, settings, now=yesterday)
+    add(db, TopicConfig("ceasefire", "ceasefire", ("перемирие",)), by=ADMIN, now=yesterday)
+    subscribe(db, 501, "topic", "ceasefire", now=yesterday)
+    upsert_statement(db, Statement(channel="mod_russia", ext_id="1", message_id=1, date=yesterday + timedelta(hours=3),
+                                   text="Стороны договорились о перемирии на трое суток.", lang="ru"),
+                     now=yesterday + timedelta(hours=3))
+    store = StoreThread(db_path)
+    try:  # the digest job was scheduled with the configuration read at start, which has no such topic
+        job = DigestJob(501, Occurrence(date(2026, 11, 28), today), settings, store, lambda: today)
+        assert await send_digest(job)
+    finally:
+        store.close()
+    [text] = [row["text"] for row in pending_for(db, 501) if row["kind"] == "digest"]
+    assert "ceasefire" in text and "перемирии на трое суток" in text

@@ -18,12 +18,15 @@ from telethon.sessions import StringSession
 from test_bot_catalogue import ask, press
 from test_preview import PreviewSite
 
-from communique.settings import Secrets, parse_settings
+from communique.settings import Secrets, TopicConfig, parse_settings
 from communique.store import StoreThread, open_db
 from communique.store.catalogue import add, remove
+from communique.store.outbox import pending_for
+from communique.store.subscribers import ensure_subscriber, subscribe
 
 pytestmark = pytest.mark.usefixtures("offline")
 MFA, OTHER = 7001, 7002
+READER = 4242
 
 
 @pytest.fixture
@@ -91,11 +94,17 @@ async def test_telethon_watches_a_channel_added_to_the_catalogue_and_ignores_one
     db = open_db(db_path)  # the bot's side of the contract: a change written to the store
     try:
         assert side.telethon is not None and isinstance(side.client, _Ministries)
+        ensure_subscriber(db, READER, now=side.clock())
+        subscribe(db, READER, "topic", "talks", now=side.clock())
+        add(db, TopicConfig("talks", "talks", ("переговоры",)), by=ADMIN, now=side.clock())
         add(db, parse_settings({"channel": [{"username": "MFA_Bulletin"}]}).channels[0], by=ADMIN,
             now=side.clock())
         await until(lambda: statements(db_path, "mfa_bulletin") == [(1, "telethon"), (2, "telethon")])
-        await side.client.new_post(post(MFA, 3, "Новое заявление."))
+        assert pending_for(db, READER) == []  # a first read stores without alerting
+        await side.client.new_post(post(MFA, 3, "Новое заявление о переговорах."))
         await until(lambda: len(statements(db_path, "mfa_bulletin")) == 3)  # live events of the new channel
+        [alert] = pending_for(db, READER)  # and the topic added meanwhile routes its alert
+        assert "переговорах" in alert["text"]
 
         remove(db, "channel", "mfa_bulletin", by=ADMIN, now=side.clock())
         await until(lambda: [c.key for c in side.telethon.channels] == ["other_ministry"])  # type: ignore[union-attr]
