@@ -33,7 +33,7 @@ from communique.digest_chart import render_chart
 from communique.digest_schedule import Occurrence, missed_occurrence, next_occurrence, parse_hhmm
 from communique.settings import Settings
 from communique.store import StoreThread
-from communique.store.catalogue import with_catalogue
+from communique.store.catalogue import LiveSettings
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "digest:"
@@ -53,15 +53,17 @@ class DigestJob:
     settings: Settings
     store: StoreThread
     clock: Clock
+    live: LiveSettings | None = None  # the catalogue's topics, shared by the jobs of one schedule
 
 
 def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreThread, *,
                      clock: Clock = utc_now) -> None:
     """Rebuild every chat's digest schedule from the store (right away, in a job) and keep each chat's
     schedule in step with its /digest and /timezone changes (through `bot.context.on_schedule_change`)."""
+    live = LiveSettings(settings)
 
     async def changed(chat_id: int) -> None:
-        await reschedule_chat(job_queue, settings, store, chat_id, clock=clock)
+        await reschedule_chat(job_queue, settings, store, chat_id, clock=clock, live=live)
 
     async def start(context: CallbackContext[Any, Any, Any, Any]) -> None:
         try:
@@ -71,7 +73,7 @@ def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreT
             job_queue.run_once(start, when=60, name=f"{JOB_PREFIX}startup")
             return
         for chat_id, occurrence in plans:
-            _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock))
+            _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock, live))
         log.info("digests scheduled for %d chats", len(plans))
 
     on_schedule_change(job_queue.application, changed)
@@ -79,7 +81,8 @@ def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreT
 
 
 async def reschedule_chat(job_queue: JobQueue[Any], settings: Settings, store: StoreThread, chat_id: int, *,
-                          clock: Clock = utc_now, after: datetime | None = None) -> Occurrence | None:
+                          clock: Clock = utc_now, after: datetime | None = None,
+                          live: LiveSettings | None = None) -> Occurrence | None:
     """Schedule the chat's next digest from its current settings (or none: digest off, chat gone or
     blocked).  Returns the digest now scheduled.  Never catches up: a time set to a minute ago
     means tomorrow."""
@@ -91,7 +94,7 @@ async def reschedule_chat(job_queue: JobQueue[Any], settings: Settings, store: S
     timezone, digest_time = row
     now = max(clock(), after) if after else clock()
     occurrence = next_occurrence(now, parse_hhmm(digest_time), chat_zone(timezone, settings))
-    _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock))
+    _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock, live))
     return occurrence
 
 
@@ -131,9 +134,10 @@ def _add_job(job_queue: JobQueue[Any], job: DigestJob) -> None:
                        job_kwargs={"misfire_grace_time": None})
 
 
-def _plan(db: Database, chat_id: int, *, now: datetime, settings: Settings, local_date: date) -> DigestPlan | None:
+def _plan(db: Database, live: LiveSettings, chat_id: int, *, now: datetime, local_date: date) -> DigestPlan | None:
     """The digest with the topics as the catalogue has them now (an admin may have added one since the start)."""
-    return plan_digest(db, chat_id, now=now, settings=with_catalogue(db, settings), local_date=local_date)
+    live.refresh(db)
+    return plan_digest(db, chat_id, now=now, settings=live.current, local_date=local_date)
 
 
 async def send_digest(job: DigestJob) -> int | None:
@@ -142,8 +146,8 @@ async def send_digest(job: DigestJob) -> int | None:
     Returns the number of messages queued, or None when there was nothing to do (already sent,
     chat gone or blocked)."""
     now = job.clock()
-    plan = await job.store.run(_plan, job.chat_id, now=now, settings=job.settings,
-                               local_date=job.occurrence.local_date)
+    live = job.live or LiveSettings(job.settings)
+    plan = await job.store.run(_plan, live, job.chat_id, now=now, local_date=job.occurrence.local_date)
     if plan is None:
         return None
     photo = await asyncio.to_thread(render_chart, plan.chart) if plan.chart else None
@@ -159,4 +163,4 @@ async def _run_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
                  "nothing to send" if queued is None else f"{queued} message(s) queued")
     finally:
         await reschedule_chat(context.job_queue, job.settings, job.store, job.chat_id, clock=job.clock,
-                              after=job.occurrence.at)
+                              after=job.occurrence.at, live=job.live)
