@@ -35,7 +35,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from communique.errors import CommuniqueError
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
-from communique.store.catalogue import LiveSettings
+from communique.store.catalogue import FOLLOW_EVERY, LiveSettings
 from communique.store.lock import serving
 
 log = logging.getLogger("communique.bot")
@@ -88,7 +88,15 @@ def _file_url(base_url: str) -> str:
 
 async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
     live: LiveSettings = application.bot_data[SETTINGS]
-    await application.bot_data[STORE].run(live.start, now=datetime.now(UTC))  # the configuration seeds the catalogue
+    store: StoreThread = application.bot_data[STORE]
+    await store.run(live.start, now=datetime.now(UTC))  # the configuration seeds the catalogue
+
+    async def follow_catalogue(context: object) -> None:  # changes this bot did not make (another process's seed)
+        await store.run(live.refresh)
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(follow_catalogue, interval=FOLLOW_EVERY, first=FOLLOW_EVERY,
+                                        name="catalogue:follow")
     await set_up_profile(application)
     application.bot_data[DELIVERY].start()
     for hook in hooks:

@@ -25,13 +25,12 @@ from telegram.ext import CallbackContext, JobQueue
 
 from communique.settings import FeedConfig, Settings
 from communique.store import StoreThread
-from communique.store.catalogue import LiveSettings
+from communique.store.catalogue import FOLLOW_EVERY, LiveSettings
 
 log = logging.getLogger(__name__)
 # A chain must never break: a job that fires late (busy loop, suspended laptop) still runs.
 _JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True}
 START_RETRY = 60  # seconds
-FOLLOW_EVERY = 15.0  # seconds between looks at the catalogue for feeds added or removed in chat
 
 
 @dataclass(slots=True)

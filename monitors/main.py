@@ -31,12 +31,11 @@ from telethon import TelegramClient, errors
 
 from communique.settings import ChannelConfig, Secrets, Settings
 from communique.store import StoreThread
-from communique.store.catalogue import LiveSettings
+from communique.store.catalogue import FOLLOW_EVERY, LiveSettings
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 STABLE_AFTER = 60.0
-FOLLOW_EVERY = 15.0  # seconds between looks at the catalogue for channels added or removed in chat
 Sleep = Callable[[float], Awaitable[object]]
 
 

@@ -18,7 +18,6 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -113,7 +112,6 @@ async def error(update: object, context: Context) -> None:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, catalogue.refresh), group=-1)
     for command in COMMANDS:
         handler = HANDLERS[command.name]
         if command.admin:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from communique.bot.context import PENDING_CHANGES, Context, live_settings_of, settings_of, store_of
 from communique.bot.handlers.common import arg_text, is_admin, log, now, reply, usage
@@ -263,8 +262,3 @@ def _effect(change: Change) -> str:
             "The monitors stop polling it at their next look at the list."
     return "The monitors watch it from their next look at the list." if change.adding else \
         "The monitors stop watching it at their next look at the list."
-
-
-async def refresh(update: Any, context: Context) -> None:
-    """Before any update is handled: read the catalogue again if another process changed it (one query)."""
-    await store_of(context).run(live_settings_of(context).refresh)

@@ -32,6 +32,7 @@ Kind = Literal["channel", "feed", "topic"]
 Entry = ChannelConfig | FeedConfig | TopicConfig
 REVISION = "catalogue_revision"
 CHAT_POSITIONS = 1_000_000  # additions in chat are listed after the configuration's entries
+FOLLOW_EVERY = 15.0  # seconds between the running processes' looks at the catalogue's revision
 
 
 @dataclass(frozen=True, slots=True)
