@@ -53,13 +53,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
     raise ConfigError(f"no configuration: create {DEFAULT_CONFIG} or pass --config PATH")
 
 
-def catalogue_settings_from(args: argparse.Namespace, db: Database) -> Settings:
-    """The configuration with the channels, feeds and topics of the store's catalogue, which it seeds first
+def with_catalogue(db: Database, settings: Settings) -> Settings:
+    """`settings` with the channels, feeds and topics of the store's catalogue, which they seed first
     (so what admins added or removed in chat counts here too)."""
     from communique.store import transaction
     from communique.store.catalogue import current_settings
 
-    settings = settings_from(args)
     with transaction(db):
         return current_settings(db, settings, now=datetime.now(UTC))
 
@@ -67,10 +66,11 @@ def catalogue_settings_from(args: argparse.Namespace, db: Database) -> Settings:
 def cmd_import(args: argparse.Namespace) -> int:
     from communique.monitors.importing import import_file
 
+    settings = settings_from(args)
     if args.tz:
         check_zone(args.tz, "--tz")
     db = open_db(args.db)
-    settings = catalogue_settings_from(args, db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     for path in args.paths:
         report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
@@ -146,8 +146,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from communique.messages import to_terminal
     from communique.store.subscribers import get_subscriber
 
+    settings = settings_from(args)
     db = open_db(args.db)
-    settings = catalogue_settings_from(args, db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     sub = get_subscriber(db, args.chat)
     if sub is None or not sub["active"]:
@@ -173,8 +174,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     from communique.monitors.feed_state import describe, list_feeds, sync_feeds
     from communique.store import transaction
 
+    settings = settings_from(args)
     db = open_db(args.db)
-    settings = catalogue_settings_from(args, db)
+    settings = with_catalogue(db, settings)
     with transaction(db):
         sync_feeds(db, settings.feeds, now=datetime.now(UTC))
     states = list_feeds(db, [f.url for f in settings.feeds])
@@ -190,9 +192,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     from communique.monitors.feeds import poll_now, select_feeds
 
+    settings = settings_from(args)
     db = open_db(args.db)
     try:
-        settings = catalogue_settings_from(args, db)
+        settings = with_catalogue(db, settings)
     finally:
         db.conn.close()
     results = asyncio.run(poll_now(settings, args.db, select_feeds(settings, args.feed)))
