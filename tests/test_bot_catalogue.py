@@ -59,7 +59,7 @@ async def test_an_admin_adds_a_channel_and_a_topic_and_they_are_live_and_survive
         done = await press(bot, buttons, "Confirm")
         assert done.startswith("✅ Added the channel @rusemb_sy (official).")
         [listed] = await bot.say(ADMIN, "/channels")
-        assert "@rusemb_sy · official" in listed
+        assert "@rusemb_sy · official · source auto · added in chat\n" in listed
 
         _, buttons = await ask(bot, "/addtopic Ceasefire: перемирие; ceasefire ; هدنة")
         assert (await press(bot, buttons, "Confirm")).startswith("✅ Added the topic ceasefire")
@@ -95,7 +95,9 @@ async def test_a_removal_survives_a_restart_though_the_configuration_still_lists
         assert "keyword “syria”" in missing  # no longer a topic: a plain keyword
     async with running_bot(fake_bot_api, db_path, settings) as bot:
         [listed] = await bot.say(ADMIN, "/channels")
-        assert "@tass_agency" not in listed and "@mod_russia" in listed
+        assert "@tass_agency ·" not in listed and "@mod_russia ·" in listed
+        assert listed.endswith("Removed in chat, though the configuration lists them (/addchannel brings one back): "
+                               "@tass_agency")
         assert "is not among the watched channels" in (await bot.say(ADMIN, "/removechannel @tass_agency"))[0]
         # added again in chat, it is back
         _, buttons = await ask(bot, "/addchannel t.me/tass_agency news")
@@ -166,7 +168,7 @@ async def test_an_admin_adds_a_feed_checked_by_fetching_it_and_removes_it(
         assert question == f"Poll the feed Wire EN (1 entries now) every 600 s?\n{url}"
         await press(bot, buttons, "Confirm")
         [listed] = await bot.say(ADMIN, "/feeds")
-        assert f"Wire EN (any language) every 600 s\n  {url}" in listed
+        assert f"Wire EN (any language) every 600 s · added in chat\n  {url}" in listed
         _, buttons = await ask(bot, "/removefeed wire en")
         await press(bot, buttons, "Confirm")
         [listed] = await bot.say(ADMIN, "/feeds")

@@ -14,7 +14,7 @@ from communique.digest_schedule import Occurrence
 from communique.models import Statement
 from communique.settings import ChannelConfig, FeedConfig, Settings, TopicConfig
 from communique.store import StoreThread
-from communique.store.catalogue import LiveSettings, add, load, remove, revision, seed
+from communique.store.catalogue import LiveSettings, add, load, provenance, remove, revision, seed
 from communique.store.outbox import pending_for
 from communique.store.statements import upsert_statement
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
@@ -56,6 +56,16 @@ def test_a_removal_in_chat_outlasts_the_configuration_until_added_again_in_chat(
     assert keys(db)[0] == ["mid_russia"]
     assert add(db, MOD, by=ADMIN, now=NOW) is True
     assert keys(db)[0] == ["mid_russia", "mod_russia"]  # additions in chat come after the configuration's
+
+
+def test_a_removal_in_chat_is_forgotten_once_the_configuration_drops_the_entry_too(db: Database) -> None:
+    seed(db, CONFIG, now=NOW)
+    remove(db, "feed", WIRE.url, by=ADMIN, now=NOW)
+    assert provenance(db, "feed") == (set(), [WIRE.url])  # what /feeds names as removed in chat
+    seed(db, replace(CONFIG, feeds=()), now=NOW)
+    assert provenance(db, "feed") == (set(), [])
+    seed(db, CONFIG, now=NOW)  # listed in the file again: polled again
+    assert keys(db)[1] == [WIRE.url]
 
 
 def test_an_addition_in_chat_stays_whatever_the_configuration_says(db: Database) -> None:

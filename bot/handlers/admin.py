@@ -4,6 +4,7 @@ The lists are the live catalogue (`settings_of` reads it from the store); change
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
@@ -15,6 +16,7 @@ from telegram.error import BadRequest, Forbidden
 from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
+from communique.store.catalogue import Entry, Kind, key_of, provenance
 
 
 def channel_rows(db: Database, settings: Settings) -> list[str]:
@@ -30,7 +32,7 @@ def channel_rows(db: Database, settings: Settings) -> list[str]:
         if row.get("last_error"):
             line += f"\n  ⚠️ {esc(row['last_error'])} ({esc(row.get('last_error_at') or '')})"
         blocks.append(line)
-    return blocks or ["No channels are configured."]
+    return _with_provenance(db, "channel", blocks or ["No channels are watched."], settings.channels)
 
 
 def feed_rows(db: Database, settings: Settings) -> list[str]:
@@ -41,7 +43,19 @@ def feed_rows(db: Database, settings: Settings) -> list[str]:
         count, last = counts.get(feed.url, counts.get(feed.outlet, (0, None)))
         blocks.append(f"<b>{esc(feed.outlet)}</b> ({esc(feed.language or 'any language')}) every {feed.interval} s\n"
                       f"  {esc(feed.url)}\n  {count} items, newest {esc(last or 'never')}")
-    return blocks or ["No feeds are configured."]
+    return _with_provenance(db, "feed", blocks or ["No feeds are polled."], settings.feeds)
+
+
+def _with_provenance(db: Database, kind: Kind, blocks: list[str], entries: Sequence[Entry]) -> list[str]:
+    """Mark the entries added in chat, and name those removed in chat that the configuration still lists
+    (the reason they are missing here)."""
+    added, removed = provenance(db, kind)
+    marked = [block.replace("\n", " · added in chat\n", 1) if key_of(entry) in added else block
+              for block, entry in zip(blocks, entries, strict=False)] + blocks[len(entries):]
+    if removed:
+        names = ", ".join(esc(f"@{key}" if kind == "channel" else key) for key in removed)
+        marked.append(f"Removed in chat, though the configuration lists them (/add{kind} brings one back): {names}")
+    return marked
 
 
 def _value(db: Database, sql: str) -> Any:

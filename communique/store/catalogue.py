@@ -5,7 +5,8 @@ The configuration file seeds it; admins change it in chat (/addchannel, /removef
 - at every start, the configuration's entries are written into the catalogue; for an entry it lists, the
   configuration's fields win (title, language, interval, keywords...);
 - an entry removed in chat stays removed (a tombstone, `removed_at`), even though the configuration still
-  lists it, until an admin adds it again in chat;
+  lists it, until an admin adds it again in chat (or it leaves the configuration file: then the tombstone
+  goes too, and the file can list it again);
 - an entry added in chat stays until it is removed in chat, whether or not the configuration lists it;
 - an entry that came only from the configuration and that the configuration no longer lists is dropped at
   the next start.
@@ -95,8 +96,8 @@ def seed(db: Database, settings: Settings, *, now: datetime) -> bool:
                    "origin = 'config', position = excluded.position, changed_at = excluded.changed_at",
                    (kind, key, text, position, to_db(now)))
         changed = True
-    for (kind, key), row in rows.items():
-        if (kind, key) not in listed and row["origin"] == "config" and row["removed_at"] is None:
+    for (kind, key), row in rows.items():  # a tombstone goes too: the file no longer has what it kept out
+        if (kind, key) not in listed and row["origin"] == "config":
             db.execute("DELETE FROM catalogue WHERE kind = ? AND key = ?", (kind, key))
             changed = True
     if changed:
@@ -111,6 +112,18 @@ def load(db: Database) -> Catalogue:
                                  "ORDER BY kind, position, key"):
         found[kind].append(_decode(kind, text))
     return Catalogue(tuple(found["channel"]), tuple(found["feed"]), tuple(found["topic"]))
+
+
+def provenance(db: Database, kind: Kind) -> tuple[set[str], list[str]]:
+    """(the keys added in chat, the keys removed in chat that the configuration lists), for the admins' lists."""
+    added, removed = set(), []
+    for key, origin, removed_at in db.execute("SELECT key, origin, removed_at FROM catalogue WHERE kind = ? "
+                                              "ORDER BY position, key", (kind,)):
+        if removed_at is None and origin == "chat":
+            added.add(key)
+        elif removed_at is not None and origin == "config":
+            removed.append(key)
+    return added, removed
 
 
 def find(db: Database, kind: Kind, key: str) -> Entry | None:
