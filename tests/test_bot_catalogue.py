@@ -143,8 +143,9 @@ async def test_bad_names_and_addresses_get_a_specific_message(
             "/addchannel @mod_russia": "@mod_russia is already watched",
             "/addchannel @rusemb_sy offical": "The role is official or news, not “offical”.",
             "/addfeed ftp://example.org/feed": "“ftp://example.org/feed” is not an http(s) address.",
-            f"/addfeed {page}": f"⚠️ {page} is not a feed: an HTML page (served as text/html), not an RSS or Atom feed",
-            f"/addfeed {missing}": f"⚠️ Could not fetch {missing}: HTTP 404 Not Found. Nothing was added.",
+            f"/addfeed {page}": f"⚠️ Not added: {page} is not a feed: an HTML page (served as text/html), not an RSS "
+                                "or Atom feed; is the feed address right?",
+            f"/addfeed {missing}": f"⚠️ Not added: could not fetch {missing}: HTTP 404 Not Found",
             "/addfeed https://meduza.io/rss/all": "is already polled",
             "/removefeed https://nowhere.example/rss": "No polled feed has the address or name",
             "/addtopic no colon here": "Give the topic's name, a colon",

@@ -135,11 +135,11 @@ async def add_feed(update: Update, context: Context) -> None:
     try:
         probe = await probe_feed(url)
     except FeedUnavailable as exc:
-        await reply(update, f"⚠️ Could not fetch {esc(url)}: {esc(str(exc))}. Nothing was added.")
+        await reply(update, f"⚠️ Not added: could not fetch {esc(url)}: {esc(str(exc))}")
         return
     except FeedError as exc:
         reason = str(exc).removeprefix(f"{url}: ")
-        await reply(update, f"⚠️ {esc(url)} is not a feed: {esc(reason)}. Nothing was added.")
+        await reply(update, f"⚠️ Not added: {esc(url)} is not a feed: {esc(reason)}")
         return
     feed = probe.feed
     await _ask(update, context, Change(True, feed, time.monotonic()),
