@@ -11,13 +11,14 @@ import pytest
 from bot_harness import ADMIN, Harness, running_bot
 from communique.monitors.feed_jobs import schedule_feeds
 from communique.monitors.feeds import new_client
+from conftest import NOW
 from fakebotapi import FakeBotAPI
 from feedsite import FeedSite, site_fixture  # noqa: F401  (the `site` fixture)
 from telegram.ext import Application
 
 from communique.settings import Settings
 from communique.store import StoreThread, open_db
-from communique.store.catalogue import load
+from communique.store.catalogue import load, remove
 
 READER, GROUP = 4242, -1001234567890
 RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire EN</title>
@@ -220,6 +221,20 @@ def news_count(db_path: Path) -> int:
         return db.execute("SELECT count(*) FROM news WHERE title = 'Ceasefire talks resume'").fetchone()[0]
     finally:
         db.conn.close()
+
+
+async def test_the_bot_follows_a_change_another_process_made_to_the_store(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("communique.bot.app.FOLLOW_EVERY", 0.05)
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        db = open_db(db_path)  # say, a `communique monitor` started with a configuration without this topic
+        try:
+            remove(db, "topic", "baltic", by=ADMIN, now=NOW)
+        finally:
+            db.conn.close()
+        await bot.fake.wait_for(lambda: bot.app.bot_data["settings"].current.topic("baltic") is None)
+        [answer] = await bot.say(READER, "/subscribe baltic")
+        assert "keyword “baltic”" in answer
 
 
 async def test_stats_asked_in_a_group_is_answered_privately(
