@@ -1,5 +1,8 @@
 """Inline keyboards and their callback data (Telegram allows at most 64 bytes of callback data).
 
+A confirmation button carries `change:yes:` or `change:no:` and the short id under which the bot
+keeps the change asked for (the change itself would not fit: a feed's URL alone may be longer).
+
 A topic button carries `topic:` and a short digest of the topic's name, not the name itself
 (a name may be 40 Cyrillic letters, 80 bytes) nor its position (which moves when the
 configuration changes, so an old keyboard would toggle the wrong topic).
@@ -14,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from communique.settings import TopicConfig
 
 TOPIC_PREFIX = "topic:"
+CHANGE_PREFIX = "change:"
 MAX_LABEL = 48
 
 
@@ -40,3 +44,17 @@ def topics_keyboard(topics: tuple[TopicConfig, ...], followed: set[str]) -> Inli
         mark = "✅" if topic.name in followed else "➕"
         rows.append([InlineKeyboardButton(f"{mark} {label}", callback_data=topic_data(topic.name))])
     return InlineKeyboardMarkup(rows)
+
+
+def confirm_keyboard(change_id: str) -> InlineKeyboardMarkup:
+    """Confirm / Cancel under an admin's catalogue change; `change:yes:` and 8 hex digits, 19 bytes."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("✅ Confirm", callback_data=f"{CHANGE_PREFIX}yes:{change_id}"),
+        InlineKeyboardButton("✖️ Cancel", callback_data=f"{CHANGE_PREFIX}no:{change_id}"),
+    ]])
+
+
+def change_from_data(data: str) -> tuple[bool, str]:
+    """(confirmed, change id) from a confirmation button's data."""
+    answer, _, change_id = data.removeprefix(CHANGE_PREFIX).partition(":")
+    return answer == "yes", change_id

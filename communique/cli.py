@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
@@ -26,6 +27,9 @@ from communique.logs import FORMATS, configure_logging, report_error
 from communique.matching.embedder import EMBEDDERS, Embedder
 from communique.settings import Secrets, Settings, check_zone, load_settings
 from communique.store import default_path, open_db
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 log = logging.getLogger("communique")
 
@@ -41,6 +45,16 @@ def _load(found: Found) -> Settings:
     return load_settings(found.path)
 
 
+def with_catalogue(db: Database, settings: Settings) -> Settings:
+    """`settings` with the channels, feeds and topics of the store's catalogue, which they seed first
+    (so what admins added or removed in chat counts here too)."""
+    from communique.store import transaction
+    from communique.store.catalogue import current_settings
+
+    with transaction(db):
+        return current_settings(db, settings, now=datetime.now(UTC))
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from communique.monitors.importing import import_file
 
@@ -48,6 +62,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.tz:
         check_zone(args.tz, "--tz")
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     for path in args.paths:
         report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
@@ -129,6 +144,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     sub = get_subscriber(db, args.chat)
     if sub is None or not sub["active"]:
@@ -206,6 +222,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     with transaction(db):
         sync_feeds(db, settings.feeds, now=datetime.now(UTC))
     states = list_feeds(db, [f.url for f in settings.feeds])
@@ -222,6 +239,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from communique.monitors.feeds import poll_now, select_feeds
 
     settings = settings_from(args)
+    db = open_db(args.db)
+    try:
+        settings = with_catalogue(db, settings)
+    finally:
+        db.conn.close()
     results = asyncio.run(poll_now(settings, args.db, select_feeds(settings, args.feed)))
     for result in results:
         print(result.line())

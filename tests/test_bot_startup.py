@@ -101,7 +101,8 @@ async def test_the_command_menu_is_registered_for_everyone_and_for_admins(
         everyone = [c["command"] for c in fake_bot_api.commands()]
         admins = [c["command"] for c in fake_bot_api.commands({"type": "chat", "chat_id": ADMIN})]
     assert everyone[:4] == ["start", "help", "topics", "subscribe"] and "stats" not in everyone
-    assert admins[-3:] == ["channels", "feeds", "stats"]
+    assert admins[-9:] == ["channels", "feeds", "stats", "addchannel", "removechannel", "addfeed", "removefeed",
+                           "addtopic", "removetopic"]
     assert fake_bot_api.calls_to("setMyDescription") and fake_bot_api.calls_to("setMyShortDescription")
 
 

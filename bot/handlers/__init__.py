@@ -7,9 +7,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, export, identity, membership, preferences, subscriptions
+from communique.bot.handlers import (
+    admin,
+    archive,
+    catalogue,
+    export,
+    identity,
+    membership,
+    preferences,
+    subscriptions,
+)
 from communique.bot.handlers.common import COMMANDS, ONLY_GROUP_ADMINS, is_admin, log, may_change_settings, reply
-from communique.bot.keyboards import TOPIC_PREFIX
+from communique.bot.keyboards import CHANGE_PREFIX, TOPIC_PREFIX
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -31,9 +40,14 @@ HANDLERS: dict[str, Handler] = {
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
     "latest": archive.latest, "search": archive.search, "export": export.export, "whoami": identity.whoami,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
+    "addchannel": catalogue.add_channel, "removechannel": catalogue.remove_channel,
+    "addfeed": catalogue.add_feed, "removefeed": catalogue.remove_feed,
+    "addtopic": catalogue.add_topic, "removetopic": catalogue.remove_topic,
 }
 
 
+# Handled beside the others rather than in turn: checking a feed may wait on a slow site for a while.
+SLOW = frozenset({"addfeed"})
 CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop"})
 
 
@@ -113,9 +127,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             handler = bot_admins_only(command.name, handler)
         elif command.name in CHANGES_SETTINGS:
             handler = group_admins_only(handler)
-        application.add_handler(CommandHandler(command.name, handler))
+        application.add_handler(CommandHandler(command.name, handler, block=command.name not in SLOW))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(catalogue.change_button, pattern=f"^{CHANGE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))

@@ -1,19 +1,24 @@
-"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats."""
+"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats.
+
+The lists are the live catalogue (`settings_of` reads it from the store); changes are in `catalogue.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import now, reply
+from communique.bot.handlers.common import log, now, reply
 from sqlite_utils import Database
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
 from communique.coverage_stats import STATS_PERIOD, last_days, stats_lines
 from communique.embedding_index import progress as embedding_progress
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
+from communique.store.catalogue import Entry, Kind, key_of, provenance
 
 
 def channel_rows(db: Database, settings: Settings) -> list[str]:
@@ -29,7 +34,7 @@ def channel_rows(db: Database, settings: Settings) -> list[str]:
         if row.get("last_error"):
             line += f"\n  ⚠️ {esc(row['last_error'])} ({esc(row.get('last_error_at') or '')})"
         blocks.append(line)
-    return blocks or ["No channels are configured."]
+    return _with_provenance(db, "channel", blocks or ["No channels are watched."], settings.channels)
 
 
 def feed_rows(db: Database, settings: Settings) -> list[str]:
@@ -40,7 +45,19 @@ def feed_rows(db: Database, settings: Settings) -> list[str]:
         count, last = counts.get(feed.url, counts.get(feed.outlet, (0, None)))
         blocks.append(f"<b>{esc(feed.outlet)}</b> ({esc(feed.language or 'any language')}) every {feed.interval} s\n"
                       f"  {esc(feed.url)}\n  {count} items, newest {esc(last or 'never')}")
-    return blocks or ["No feeds are configured."]
+    return _with_provenance(db, "feed", blocks or ["No feeds are polled."], settings.feeds)
+
+
+def _with_provenance(db: Database, kind: Kind, blocks: list[str], entries: Sequence[Entry]) -> list[str]:
+    """Mark the entries added in chat, and name those removed in chat that the configuration still lists
+    (the reason they are missing here)."""
+    added, removed = provenance(db, kind)
+    marked = [block.replace("\n", " · added in chat\n", 1) if key_of(entry) in added else block
+              for block, entry in zip(blocks, entries, strict=False)] + blocks[len(entries):]
+    if removed:
+        names = ", ".join(esc(f"@{key}" if kind == "channel" else key) for key in removed)
+        marked.append(f"Removed in chat, though the configuration lists them (/add{kind} brings one back): {names}")
+    return marked
 
 
 def _value(db: Database, sql: str) -> Any:
@@ -92,6 +109,17 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Admin: counts of statements, news, subscribers and the delivery queue; the speed of coverage."""
+    """Admin: counts, the delivery queue and the speed of coverage (privately, if asked in a group)."""
     rows = await store_of(context).run(stats_page, settings_of(context), now())
-    await reply(update, "\n".join(["<b>Communique statistics</b>", *rows]))
+    text = "\n".join(["<b>Communique statistics</b>", *rows])
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private":
+        await reply(update, text)
+        return
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest) as exc:  # the admin never opened a private chat with the bot
+        log.info("could not send /stats to admin %s privately: %s", user.id, exc)
+        await reply(update, "I cannot write to you privately: open a chat with me, press Start, then ask again.")
+        return
+    await reply(update, "I have sent you the statistics in a private message.")

@@ -49,6 +49,15 @@ COMMANDS = (
     Command("channels", "Watched channels and their state", admin=True),
     Command("feeds", "News feeds and their state", admin=True),
     Command("stats", "Counts, the delivery queue, speed of coverage", admin=True),
+    Command("addchannel", "Watch a channel", "@channel [official | news]", "/addchannel @mod_russia official",
+            admin=True),
+    Command("removechannel", "Stop watching a channel", "@channel", "/removechannel @mod_russia", admin=True),
+    Command("addfeed", "Poll an RSS or Atom feed", "<URL>", "/addfeed https://meduza.io/rss/all", admin=True),
+    Command("removefeed", "Stop polling a feed", "<URL | outlet>", "/removefeed https://meduza.io/rss/all",
+            admin=True),
+    Command("addtopic", "Offer a topic to subscribers", "<name>: <keyword>; <keyword>...",
+            "/addtopic ceasefire: перемирие; ceasefire; هدنة", admin=True),
+    Command("removetopic", "Withdraw a topic", "<name>", "/removetopic ceasefire", admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
