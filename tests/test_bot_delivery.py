@@ -61,7 +61,8 @@ def count_in(db: Any, *states: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state IN ({marks})", states).fetchone()[0]
 
 
-async def until(store: StoreThread, predicate: Any, timeout: float = 20.0) -> None:
+async def until(store: StoreThread, predicate: Any, timeout: float = 60.0) -> None:
+    """Wait for `predicate` on the store; the timeout is generous, for a machine loaded by other work."""
     deadline = time.monotonic() + timeout
     while not await store.run(predicate):
         assert time.monotonic() < deadline, "delivery did not get there in time"
