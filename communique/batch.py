@@ -36,6 +36,8 @@ def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5
         for i, statement in enumerate(statements):
             vector = query_vectors[i] if query_vectors is not None else None
             found = match_news(db, statement.text, date=statement.date, vector=vector, options=options)
+            if progress:
+                progress(i + 1, len(statements), "statements matched")
             yield {
                 "statement_id": statement.ext_id,
                 "matches": [{"news_id": ids[c.row_id], "score": round(c.score, 4)} for c in found],
@@ -74,8 +76,8 @@ def _loaded(statements: list[Statement], news: list[NewsItem], now: datetime | N
         texts = [news_text(item.title, item.text) for _, item in new_rows]
         with transaction(db):
             save_vectors(db, NEWS_VECTORS, [row_id for row_id, _ in new_rows],
-                         _embed(embedder.embed, texts, "news items", progress))
-        query_vectors = _embed(embedder.embed, [s.text for s in statements], "statements", progress)
+                         _embed(embedder.embed, texts, "news items embedded", progress))
+        query_vectors = _embed(embedder.embed, [s.text for s in statements], "statements embedded", progress)
     try:
         yield db, ids, query_vectors
     finally:

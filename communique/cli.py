@@ -25,6 +25,7 @@ from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.locations import Found, bundled_config, find_config, find_env_file
 from communique.logs import FORMATS, configure_logging, report_error
 from communique.matching.embedder import EMBEDDERS, Embedder
+from communique.progress import Progress
 from communique.settings import Secrets, Settings, check_zone, load_settings
 from communique.store import default_path, open_db
 
@@ -65,8 +66,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     for path in args.paths:
-        report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
-                             alert=args.alert, lang=args.lang, tz=args.tz)
+        with Progress() as progress:
+            report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
+                                 alert=args.alert, lang=args.lang, tz=args.tz, progress=progress)
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(report.line())
@@ -79,8 +81,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
-    for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=_progress):
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    with Progress() as progress:
+        for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=progress):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -92,14 +95,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.statements or args.news or args.qrels or args.busy_window:
             raise UsageError("evaluate: --unrelated S N takes its own two files; give it alone")
         statements_path, news_path = args.unrelated
-        run_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)), out=sys.stdout,
-                      embedder=_embedder(args), progress=_progress)
+        with Progress() as progress:
+            run_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)), out=sys.stdout,
+                          embedder=_embedder(args), progress=progress)
         return 0
     missing = [f"--{name}" for name in ("statements", "news", "qrels") if not getattr(args, name)]
     if missing:
         raise UsageError(f"evaluate: {', '.join(missing)} required (or --unrelated S N)")
-    run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
-                 out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=_progress)
+    with Progress() as progress:
+        run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
+                     out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=progress)
     return 0
 
 
@@ -120,10 +125,6 @@ def _language_code(text: str) -> str:
     if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a language code such as ru, uk, ar, he or en")
     return code
-
-
-def _progress(done: int, total: int, what: str) -> None:
-    print(f"\rembedded {done:,} of {total:,} {what}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -280,7 +281,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         try:
             worker = EmbeddingWorker(store, embedder, settings)
             if args.once:
-                done = await worker.drain()
+                with Progress() as progress:
+                    done = await worker.drain(progress)
                 print(f"embedded {done.statements} statement(s) and {done.news} news item(s); "
                       f"{len(done.matches)} new report(s), {done.followups} follow-up(s) queued")
             else:  # until SIGINT or SIGTERM

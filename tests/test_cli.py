@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, UNOPENABLE_STORES, unopenable_store
 
 from communique.cli import main
 
@@ -123,3 +123,12 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_the_path_and_the_probl
     assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store "
                                          f"({problem.format(tmp=tmp_path)})"]
     assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("case", UNOPENABLE_STORES)
+def test_a_store_that_cannot_be_written_is_one_line_and_exit_2(capsys, tmp_path, case):
+    path, problem = unopenable_store(tmp_path, case)
+    assert main(["feeds", "--db", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store ({problem})"]
+    assert not path.exists()
