@@ -65,6 +65,8 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "missiles": ("missile", "rocket", "ракет", "صاروخ", "صواريخ", "صاروخا", "טיל", "רקט", "missil", "rakiet",
                  "roket", "füze"),
     "tanks": ("tank", "танк", "دباب", "טנק"),
+    "militants": ("terrorist", "terörist", "militant", "fighter", "боевик", "террорист", "бойовик", "терорист",
+                  "ارهابي", "مسلح", "מחבל"),
     "killed": ("killed", "dead", "death", "fatalit", "погиб", "убит", "загибл", "загин", "قتيل", "قتلى", "شهيد",
                "شهداء", "הרוג", "נהרג"),
     "injured": ("injur", "wounded", "ранен", "пострадав", "поранен", "جريح", "جرحى", "مصاب", "פצוע", "נפצע"),
@@ -74,6 +76,7 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "aircraft": ("aircraft", "warplane", "jets", "самолет", "літак", "طائرات", "طايرات", "طايره", "طائره",
                  "מטוס"),
     "ships": ("ship", "vessel", "boat", "usv", "корабл", "катер", "سفين", "زورق", "زوارق", "قارب", "قوارب", "ספינ"),
+    "rocket launchers": ("mlrs", "launcher", "рсзв", "рзсв", "реактивн", "راجم", "منصات", "משגר"),
     "artillery systems": ("artillery", "артиллер", "артилер", "مدفعي"),
     "armoured vehicles": ("armored", "armoured", "бронир", "броньован", "مدرع"),
     "percent": ("percent", "процент", "відсот", "بالمئه", "بالمايه", "אחוז"),
@@ -179,6 +182,8 @@ def _read_words(raw: list[object], words: dict[str, int]) -> list[object]:
 
 
 _MULTIPLIERS = (1000, 10**6, 10**9)
+_RANGE_FROM = frozenset({"from", "between", "от", "від", "من", "בין"})
+_RANGE_TO = frozenset({"to", "and", "до", "الى", "و", "ל"})
 _JOINERS = frozenset({"و", "and", "и", "і", "й"})
 
 
@@ -193,6 +198,7 @@ def _combine(tokens: list[object]) -> list[object]:
                               from_words=True)
             continue
         out.append(token)
+    out = _spelled_ranges(out)
     # Arabic adds the parts with "و": a composed figure, "و", and a smaller figure.
     joined: list[object] = []
     for token in out:
@@ -205,6 +211,20 @@ def _combine(tokens: list[object]) -> list[object]:
         else:
             joined.append(token)
     return joined
+
+
+def _spelled_ranges(tokens: list[object]) -> list[object]:
+    """"from 40 to 50", "от 40 до 50", "بين 40 و50" as the range 40-50."""
+    out: list[object] = []
+    for token in tokens:
+        if (isinstance(token, _Number) and len(out) >= 3 and isinstance(out[-1], str) and out[-1] in _RANGE_TO
+                and isinstance(out[-2], _Number) and isinstance(out[-3], str) and out[-3] in _RANGE_FROM
+                and out[-2].hi < token.lo):
+            low = out[-2]
+            out[-3:] = [_Number(low.lo, token.hi, percent=token.percent)]  # type: ignore[union-attr]
+        else:
+            out.append(token)
+    return out
 
 
 def _adds(composed: object, joiner: object, part: _Number) -> bool:
@@ -318,7 +338,23 @@ def _contains(a: _Number, b: _Number) -> bool:
 
 
 def _mentions(numbers: list[_Number], figure: _Number) -> bool:
-    return any(_contains(n, figure) for n in numbers)
+    """Whether a text gives the figure anywhere, with or without what it counts (approximately when
+    either is marked approximate)."""
+    return any(_agree(n, figure) if n.approximate or figure.approximate else _contains(n, figure)
+               for n in numbers)
+
+
+def _lead(figures: list[_Number]) -> _Number | None:
+    """A text's figure of one kind: its only one, or the total it leads with ("116 drones: 29 over
+    Ryazan, 27 ..."); None when it gives several otherwise (launched and downed, say)."""
+    if len({f.text for f in figures}) == 1:
+        return figures[0]
+    first = figures[0]
+    return first if all(f.text == first.text or first.lo > f.hi for f in figures[1:]) else None
+
+
+_RATIO = 10
+"""Figures more than this many times apart count different things (a day's losses, a running total)."""
 
 
 def _figure_differences(statement: str, statement_lang: str | None, report: str,
@@ -328,10 +364,10 @@ def _figure_differences(statement: str, statement_lang: str | None, report: str,
     found = []
     for kind in dict.fromkeys(q.kind for q in reported):
         ours = [q.number for q in said if q.kind == kind]
-        theirs = [q.number for q in reported if q.kind == kind]
-        if len({n.text for n in ours}) != 1 or len({n.text for n in theirs}) != 1:
+        s = _lead(ours) if ours else None
+        r = _lead([q.number for q in reported if q.kind == kind])
+        if s is None or r is None or max(s.hi, r.hi) > _RATIO * max(min(s.lo, r.lo), 1):
             continue
-        s, r = ours[0], theirs[0]
         if _agree(s, r) or _mentions(said_values, r) or _mentions(reported_values, s):
             continue
         found.append(Difference(s.text, r.text, kind))
