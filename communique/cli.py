@@ -72,7 +72,8 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
-    for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=_progress):
+    for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=_progress,
+                            with_differences=True):
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from communique.mentioned_dates import RECENT, mentioned_days
-from communique.normalise import drop_invisible, fold, strip_marks, terms
+from communique.normalise import dominant_script, drop_invisible, fold, strip_marks, terms
 from communique.numbers import LANGUAGES, join_digit_groups, lexicon_of, read_numbers
 
 
@@ -70,6 +70,8 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "killed": ("killed", "dead", "death", "fatalit", "погиб", "убит", "загибл", "загин", "قتيل", "قتلى", "شهيد",
                "شهداء", "הרוג", "נהרג"),
     "injured": ("injur", "wounded", "ранен", "пострадав", "поранен", "جريح", "جرحى", "مصاب", "פצוע", "נפצע"),
+    "prisoners": ("prisoner", "pow", "военнопленн", "пленн", "військовополонен", "полонен", "اسير", "اسرى",
+                  "אסיר", "שבוי"),
     "soldiers": ("soldier", "troop", "servicem", "военнослужащ", "солдат", "військовослужбов", "особового",
                  "جندي", "جنود", "חייל"),
     "helicopters": ("helicopter", "вертолет", "гелікоптер", "мероприят", "مروحي", "מסוק"),
@@ -151,7 +153,18 @@ def _tokens(text: str, lang: str | None = None) -> list[object]:
             raw.extend(fold(m.group("word")).split())
         else:
             raw.append(None)
-    return _read_words(raw, lexicon_of((lang,) if lang in LANGUAGES else LANGUAGES))
+    return _read_words(raw, lexicon_of(_number_languages(lang, raw)))
+
+
+_SCRIPT_LANGUAGES = {"latin": ("en",), "cyrillic": ("ru", "uk"), "arabic": ("ar",), "hebrew": ("he",)}
+
+
+def _number_languages(lang: str | None, tokens: list[object]) -> tuple[str, ...]:
+    """The languages whose number words a text is read in: its own, or else those of its script (the
+    Turkish "on", ten, is an English word)."""
+    if lang in LANGUAGES:
+        return (lang,)
+    return _SCRIPT_LANGUAGES.get(dominant_script([t for t in tokens if isinstance(t, str)]), LANGUAGES)
 
 
 def _float(text: str) -> float:
@@ -255,6 +268,11 @@ def _kind_of(word: str) -> str | None:
 
 def quantities(text: str, lang: str | None = None) -> list[Quantity]:
     """The figures of a text that say what they count, in order."""
+    return _read(text, lang)[0]
+
+
+def _read(text: str, lang: str | None) -> tuple[list[Quantity], list[_Number]]:
+    """The figures of a text that say what they count, and all its figures."""
     tokens = _tokens(text, lang)
     found: list[Quantity] = []
     last = -10
@@ -268,7 +286,7 @@ def quantities(text: str, lang: str | None = None) -> list[Quantity]:
         if kind is not None:
             found.append(Quantity(kind, token))
             last = i
-    return found
+    return found, [t for t in tokens if isinstance(t, _Number)]
 
 
 def _kind_after(tokens: list[object], i: int) -> str | None:
@@ -307,10 +325,6 @@ def _kind_before(tokens: list[object], i: int) -> str | None:
     return next((kind for kind in map(_kind_of, label) if kind is not None), None)
 
 
-def _values(text: str, lang: str | None) -> list[_Number]:
-    return [t for t in _tokens(text, lang) if isinstance(t, _Number)]
-
-
 def _agree(a: _Number, b: _Number) -> bool:
     """Whether two figures may be the same: equal, overlapping ranges, or one a rounding of the other
     (by two digits or more, or by one when it is marked approximate: "about 50" is 46, "50" is not),
@@ -344,6 +358,13 @@ def _mentions(numbers: list[_Number], figure: _Number) -> bool:
                for n in numbers)
 
 
+def _not_counting_else(quantities_: list[Quantity], figures: list[_Number], kind: str) -> list[_Number]:
+    """A text's figures but those that count another kind: "31 – над Курской" may be part of the 46
+    drones, "103 военнослужащих" is not a count of prisoners."""
+    other = {id(q.number) for q in quantities_ if q.kind != kind}
+    return [f for f in figures if id(f) not in other]
+
+
 def _lead(figures: list[_Number]) -> _Number | None:
     """A text's figure of one kind: its only one, or the total it leads with ("116 drones: 29 over
     Ryazan, 27 ..."); None when it gives several otherwise (launched and downed, say)."""
@@ -359,8 +380,8 @@ _RATIO = 10
 
 def _figure_differences(statement: str, statement_lang: str | None, report: str,
                         report_lang: str | None) -> list[Difference]:
-    said, reported = quantities(statement, statement_lang), quantities(report, report_lang)
-    said_values, reported_values = _values(statement, statement_lang), _values(report, report_lang)
+    said, said_values = _read(statement, statement_lang)
+    reported, reported_values = _read(report, report_lang)
     found = []
     for kind in dict.fromkeys(q.kind for q in reported):
         ours = [q.number for q in said if q.kind == kind]
@@ -368,7 +389,8 @@ def _figure_differences(statement: str, statement_lang: str | None, report: str,
         r = _lead([q.number for q in reported if q.kind == kind])
         if s is None or r is None or max(s.hi, r.hi) > _RATIO * max(min(s.lo, r.lo), 1):
             continue
-        if _agree(s, r) or _mentions(said_values, r) or _mentions(reported_values, s):
+        if (_agree(s, r) or _mentions(_not_counting_else(said, said_values, kind), r)
+                or _mentions(_not_counting_else(reported, reported_values, kind), s)):
             continue
         found.append(Difference(s.text, r.text, kind))
     return found
