@@ -10,14 +10,16 @@ rather than guess.
   ("30-40"), percentages and kilometres.  A figure counts only with the thing it counts, found
   next to it in a small multilingual lexicon of kinds (drones: "drones", "БПЛА", "беспилотников",
   "مسيرة", "כטב״ם"; missiles, tanks, killed, injured, soldiers...).  Two figures are compared only
-  when each text gives exactly one figure of that kind, and neither text gives the other's figure
-  anywhere (a report of "31 over Kursk" out of 46 is partial, not different).  Round figures and
-  figures marked as approximate ("about", "более", "نحو", "more than") agree with any figure they
-  round, or within a tenth.
-- **Places** are the regions of a small gazetteer (those official posts in the data name),
-  recognised by the consonant skeleton of capitalised names (`normalise.name_skeletons`), so
-  "Брянской", "Bryansk", "بريانسك" and "בריאנסק" are one place.  A report whose regions and the
-  statement's have none in common differs.
+  when each text gives one figure of that kind (or leads with a total: "116 drones: 29 over
+  Ryazan..."), they are less than ten times apart (a day's losses are not a running total), and
+  neither text gives the other's figure anywhere but as a count of something else (a report of
+  "31 over Kursk" out of 46 is partial, not different).  Round figures and figures marked as
+  approximate ("about", "более", "نحو", "more than") agree with any figure they round, or within
+  a tenth.
+- **Places** are the regions of a small gazetteer (those official counts name), known by the folded
+  beginnings of their names in each language and script, so "Брянской", "Bryansk", "بريانسك" and
+  "בבריאנסק" are one place (a consonant skeleton is too coarse here: Belgorod and Volgograd share
+  one).  A report whose regions and the statement's have none in common differs.
 - **Days**: a report about a later day than the statement's (its date and the days it names;
   `communique.mentioned_dates`).  Earlier days are background ("on 6 January in Paris...").
 """
@@ -60,8 +62,8 @@ _UNITS = {"percent": "%", "km": " km"}
 # Folded word prefixes of each kind of counted thing, in the languages read.  A word names the kind
 # when it starts with one of them (Arabic words also after the article "ال").
 _KINDS: dict[str, tuple[str, ...]] = {
-    "drones": ("drone", "uav", "uas", "unmanned", "uncrewed", "shahed", "беспилот", "бпла", "бла", "дрон", "безпілот",
-               "мусир", "مسير", "مسيره", "درون", "כטב", "מלט", "רחפ", "droni", "dron", "drohne", "insansız"),
+    "drones": ("drone", "uav", "uas", "unmanned", "uncrewed", "shahed", "беспилот", "бпла", "дрон", "безпілот",
+               "مسير", "درون", "כטב", "מלט", "רחפ", "droni", "dron", "drohne", "insansız"),
     "missiles": ("missile", "rocket", "ракет", "صاروخ", "صواريخ", "صاروخا", "טיל", "רקט", "missil", "rakiet",
                  "roket", "füze"),
     "tanks": ("tank", "танк", "دباب", "טנק"),
@@ -70,11 +72,11 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "killed": ("killed", "dead", "death", "fatalit", "погиб", "убит", "загибл", "загин", "قتيل", "قتلى", "شهيد",
                "شهداء", "הרוג", "נהרג"),
     "injured": ("injur", "wounded", "ранен", "пострадав", "поранен", "جريح", "جرحى", "مصاب", "פצוע", "נפצע"),
-    "prisoners": ("prisoner", "pow", "военнопленн", "пленн", "військовополонен", "полонен", "اسير", "اسرى",
+    "prisoners": ("prisoner", "pows", "военнопленн", "пленн", "військовополонен", "полонен", "اسير", "اسرى",
                   "אסיר", "שבוי"),
     "soldiers": ("soldier", "troop", "servicem", "военнослужащ", "солдат", "військовослужбов", "особового",
                  "جندي", "جنود", "חייל"),
-    "helicopters": ("helicopter", "вертолет", "гелікоптер", "мероприят", "مروحي", "מסוק"),
+    "helicopters": ("helicopter", "вертолет", "гелікоптер", "مروحي", "מסוק"),
     "aircraft": ("aircraft", "warplane", "jets", "самолет", "літак", "طائرات", "طايرات", "طايره", "طائره",
                  "מטוס"),
     "ships": ("ship", "vessel", "boat", "usv", "корабл", "катер", "سفين", "زورق", "زوارق", "قارب", "قوارب", "ספינ"),
@@ -82,12 +84,14 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "artillery systems": ("artillery", "артиллер", "артилер", "مدفعي"),
     "armoured vehicles": ("armored", "armoured", "бронир", "броньован", "مدرع"),
     "percent": ("percent", "процент", "відсот", "بالمئه", "بالمايه", "אחוז"),
-    "km": ("km", "kilomet", "км", "километр", "кілометр", "كم", "كيلومتر", "קמ", "קילומטר"),
+    "km": ("km", "kilomet", "км", "километр", "кілометр", "كم$", "كيلومتر", "קמ$", "קילומטר"),
 }
+# A prefix ending in "$" is a whole word: "كم" is "km", "كما" is "also".
 # Words that make the kind before them more specific: "طائرات بدون طيار" (aircraft without a pilot) and
 # "طائرة مسيرة" are drones, "uncrewed surface vessels" are boats.
 _SPECIFIC_AFTER = {"aircraft": ("drones", ("مسير", "طيار", "беспилот", "безпілот")),
-                   "drones": ("ships", ("surface",))}
+                   "drones": ("ships", ("surface",)),
+                   "missiles": ("rocket launchers", ("launcher",))}
 _ARABIC_ARTICLE = ("وال", "بال", "ال", "و")
 _APPROXIMATE = frozenset("""about around nearly almost over more than some approximately roughly least up exceeded
     exceeding exceed surpassed около почти более свыше порядка примерно больше близько майже понад приблизно
@@ -106,6 +110,9 @@ _TOKEN = re.compile(
     r"|(?P<stop>[.,،;:!?()\[\]«»\"“”‒–—|\n]|-\s)")
 
 
+_ACRONYM_MARKS = re.compile("[\"״׳]")
+
+
 @dataclass(slots=True)
 class _Number:
     lo: float
@@ -117,8 +124,8 @@ class _Number:
 
     @property
     def text(self) -> str:
-        value = _show(self.lo) if self.lo == self.hi else f"{_show(self.lo)}–{_show(self.hi)}"
-        return value
+        """As shown: "46", "30–40", "1.5"."""
+        return _show(self.lo) if self.lo == self.hi else f"{_show(self.lo)}–{_show(self.hi)}"
 
 
 def _show(value: float) -> str:
@@ -126,7 +133,7 @@ def _show(value: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Quantity:
+class _Quantity:
     """A figure and what it counts."""
 
     kind: str
@@ -150,7 +157,7 @@ def _tokens(text: str, lang: str | None = None) -> list[object]:
             value = _float(m.group("num"))
             raw.append(_Number(value, value, percent=bool(m.group("pct")), change=bool(m.group("plus"))))
         elif m.group("word") is not None:
-            raw.extend(fold(m.group("word")).split())
+            raw.extend(fold(_ACRONYM_MARKS.sub("", m.group("word"))).split())  # "מל״ט", "כטב\"ם": one word
         else:
             raw.append(None)
     return _read_words(raw, lexicon_of(_number_languages(lang, raw)))
@@ -261,20 +268,15 @@ def _kind_of(word: str) -> str | None:
     spellings = [word, *(word[len(a):] for a in _ARABIC_ARTICLE if word.startswith(a) and len(word) - len(a) >= 3)]
     for kind, prefixes in _KINDS.items():
         for spelling in spellings:
-            if any(spelling.startswith(p) for p in prefixes):
+            if any(spelling == p[:-1] if p.endswith("$") else spelling.startswith(p) for p in prefixes):
                 return kind
     return None
 
 
-def quantities(text: str, lang: str | None = None) -> list[Quantity]:
-    """The figures of a text that say what they count, in order."""
-    return _read(text, lang)[0]
-
-
-def _read(text: str, lang: str | None) -> tuple[list[Quantity], list[_Number]]:
+def _read(text: str, lang: str | None) -> tuple[list[_Quantity], list[_Number]]:
     """The figures of a text that say what they count, and all its figures."""
     tokens = _tokens(text, lang)
-    found: list[Quantity] = []
+    found: list[_Quantity] = []
     last = -10
     for i, token in enumerate(tokens):
         if not isinstance(token, _Number):
@@ -284,7 +286,7 @@ def _read(text: str, lang: str | None) -> tuple[list[Quantity], list[_Number]]:
         if kind is None and token.change and i - last <= 2:  # "танків ‒ 11 134 (+4)": four tanks too
             kind = found[-1].kind
         if kind is not None:
-            found.append(Quantity(kind, token))
+            found.append(_Quantity(kind, token))
             last = i
     return found, [t for t in tokens if isinstance(t, _Number)]
 
@@ -358,7 +360,7 @@ def _mentions(numbers: list[_Number], figure: _Number) -> bool:
                for n in numbers)
 
 
-def _not_counting_else(quantities_: list[Quantity], figures: list[_Number], kind: str) -> list[_Number]:
+def _not_counting_else(quantities_: list[_Quantity], figures: list[_Number], kind: str) -> list[_Number]:
     """A text's figures but those that count another kind: "31 – над Курской" may be part of the 46
     drones, "103 военнослужащих" is not a count of prisoners."""
     other = {id(q.number) for q in quantities_ if q.kind != kind}
