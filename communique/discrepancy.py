@@ -104,7 +104,8 @@ _NO_NUMBER = re.compile(
     r"|(?<=[A-Za-zА-Яа-яЁёІіЇїЄєҐґ])-?\d+"  # designations: Х-101, F-16, Su34 (not Arabic "و13": "and 13")
     r"|\d+(?:-?(?:й|я|е|го|ї|ма|th|st|nd|rd|ème|e)\b)")  # ordinals: 5-й, 110th
 _TOKEN = re.compile(
-    r"(?P<lo>\d+(?:[.,]\d+)?)\s*[-–—]\s*(?P<hi>\d+(?:[.,]\d+)?)(?P<rpct>\s*%)?"
+    r"(?P<lo>\d{1,15}(?:[.,]\d+)?)\s*[-–—]\s*(?P<hi>\d{1,15}(?:[.,]\d+)?)(?P<rpct>\s*%)?"
+    r"|\d{16,}"  # no count: an identifier, a phone number (and no float holds it exactly)
     r"|(?P<plus>\+\s*)?(?P<num>\d+(?:[.,]\d+)?)(?P<pct>\s*%)?"
     r"|(?P<word>[^\W\d_]+(?:['’ʼ\"״׳][^\W\d_]+)*)"
     r"|(?P<stop>[.,،;:!?()\[\]«»\"“”‒–—|\n]|-\s)")

@@ -91,3 +91,9 @@ def test_the_labelled_set_keeps_precision_first() -> None:
     assert counts.precision >= 0.95
     assert counts.named_precision >= 0.95
     assert counts.recall >= 0.8
+
+
+def test_hostile_figures_are_no_figures_and_never_an_error() -> None:
+    assert differences(RU, "ru", "9" * 400 + " drones, 1e308 drones, 0 drones", "en") == []
+    assert differences("", None, "", None) == []
+    assert differences("0 drones", "en", "46 drones", "en") == []  # more than ten times apart: not comparable
