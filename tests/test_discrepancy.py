@@ -87,6 +87,9 @@ def test_the_labelled_set_keeps_precision_first() -> None:
     pairs = [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines()]
     assert len(pairs) >= 60
     assert len({p[side]["lang"] for p in pairs for side in ("statement", "report")}) >= 4
+    assert {p["origin"] for p in pairs} == {"real", "real-other-day", "constructed"}
+    edited = [p for p in pairs if p["from"].get("edits")]
+    assert edited and all(p["origin"] == "constructed" for p in edited)  # an edited real report is marked
     counts = evaluate(pairs)["all"]
     assert counts.precision >= 0.95
     assert counts.named_precision >= 0.95
