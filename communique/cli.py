@@ -82,7 +82,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
     with Progress() as progress:
-        for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=progress):
+        for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=progress,
+                                with_differences=True):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_differences import differing_reports
 from communique.coverage_stats import StatementCoverage, minutes_text, outlet_speeds
 from communique.digest_chart import ChartData, count_by_day, render_chart
 from communique.matching import group_near_duplicates
@@ -46,6 +47,7 @@ class Entry:
     channel_title: str
     coverage: list[dict[str, Any]]
     reposts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel title, statement)
+    differing: int = 0  # reports whose figures, regions or day differ from the statement's
 
     @property
     def covered(self) -> bool:
@@ -121,10 +123,12 @@ def build_digest(db: Database, chat_id: int, *, start: datetime | None, end: dat
     shown = [r for r in relevant if r[3] or in_period(r[0]["deleted_at"]) or in_period(r[0]["edited_at"])]
     coverage = match_store.coverage(db, [row["id"] for row, *_ in shown])
     left_out, reposts = _reposts([(row, title) for row, _, title, new in shown if new], coverage)
+    differs = differing_reports(db, (item for items in coverage.values() for item in items))
     for row, reasons, title, new in shown:
         if row["id"] in left_out:
             continue  # a repost is shown once, with the post of the channel that published it first
-        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []))
+        differing = sum((item["statement_id"], item["news_id"]) in differs for item in coverage[row["id"]])
+        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []), differing)
         if new:
             digest.groups.setdefault(_group(reasons, settings), {}).setdefault(title, []).append(entry)
         if in_period(row["deleted_at"]):
@@ -181,6 +185,8 @@ def _entry_line(entry: Entry, tz: tzinfo) -> str:
         delay = delay_text(first.get("delay_minutes"))
         status = (f"reported by {outlets} outlet{'s' if outlets != 1 else ''} "
                   f"(first: {esc(first['source'])}{', ' + esc(delay) if delay else ''})")
+        if entry.differing:
+            status += f" · ⚠ {_differ(entry.differing)}"
     else:
         status = "<b>not yet reported</b>"
     when = _when(st["date"] or st["ingested_at"], tz)
@@ -243,8 +249,15 @@ def _counts(digest: Digest) -> str:
     covered = sum(e.covered for e in entries)
     edited = sum(kind == "edited" for kind, _ in digest.changes)
     deleted = sum(kind == "deleted" for kind, _ in digest.changes)
+    differing = sum(e.differing for e in entries)
     return (f"<i>{len(entries)} statement{'s' if len(entries) != 1 else ''} · {covered} reported · "
-            f"{len(entries) - covered} not yet reported · {edited} edited · {deleted} deleted</i>")
+            f"{len(entries) - covered} not yet reported · {edited} edited · {deleted} deleted"
+            f"{' · ' + _differ(differing) if differing else ''}</i>")
+
+
+def _differ(reports: int) -> str:
+    """"1 report differs", "2 reports differ": reports whose figures, regions or day are not the statement's."""
+    return f"{reports} report differs" if reports == 1 else f"{reports} reports differ"
 
 
 def render_digest(digest: Digest, tz: tzinfo) -> list[str]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from communique.discrepancy import Difference
 from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_diff
 from communique.store.timefmt import from_db
@@ -41,8 +42,16 @@ def news_line(item: Mapping[str, Any]) -> str:
     return f"• <b>{esc(item['source'])}</b>{lang}{', ' + esc(when) if when else ''}: {link(item.get('url'), title)}"
 
 
-def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES) -> str:
-    """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
+def difference_note(differences: Sequence[Difference]) -> str:
+    """"⚠ reports 31 drones (statement: 46)": what a report gives otherwise than the statement."""
+    return "⚠ " + "; ".join(esc(d.describe()) for d in differences)
+
+
+def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES,
+                   differs: Mapping[int, Sequence[Difference]] | None = None) -> str:
+    """Who reported the statement, earliest first; one wire story carried by several outlets is one line.
+    A report whose figures, regions or day differ from the statement's (`differs`, by news id) says so
+    under its line."""
     if not news:
         return f"<i>{NOT_YET_REPORTED}</i>"
     outlets = len({n["source"] for n in news})
@@ -52,7 +61,9 @@ def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_
     lines = []
     for first, *copies in stories[:max_lines]:
         also = ", ".join(link(news[i].get("url"), news[i]["source"]) for i in copies)
-        lines.append(news_line(news[first]) + (f" · also {also}" if also else ""))
+        note = (differs or {}).get(news[first].get("news_id", -1))
+        lines.append(news_line(news[first]) + (f" · also {also}" if also else "")
+                     + (f"\n   {difference_note(note)}" if note else ""))
     if len(stories) > max_lines:
         lines.append(f"… and {len(stories) - max_lines} more")
     return "\n".join([head, *lines])
@@ -96,17 +107,20 @@ def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo) 
     return _fit(f"{header}\n\nArchived text:\n<blockquote>{esc(archived)}</blockquote>")
 
 
-def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo) -> str:
+def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo,
+                  differs: Sequence[Difference] = ()) -> str:
     header = f"📰 <b>Now reported</b> · {esc(channel_title)} · post of {esc(local_time(statement['date'], tz))}"
-    return _fit("\n".join([header, esc(excerpt(statement.get("text") or "", 300)), news_line(item),
+    note = [difference_note(differs)] if differs else []
+    return _fit("\n".join([header, esc(excerpt(statement.get("text") or "", 300)), news_line(item), *note,
                            link(statement.get("url"), "Source post")]))
 
 
-def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]]) -> str:
+def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]],
+                  differs: Mapping[int, Sequence[Difference]] | None = None) -> str:
     """An alert rendered with a coverage placeholder, completed with the coverage as it is now; fewer
     lines if an unusually long block would not fit."""
     for lines in range(MAX_NEWS_LINES, -1, -1):
-        done = text.replace(placeholder, coverage_block(news, lines))
+        done = text.replace(placeholder, coverage_block(news, lines, differs))
         if length(done) <= MESSAGE_LIMIT:
             return done
     return _fit(done)
