@@ -5,10 +5,10 @@
 jobs in the same event loop, then runs it with `serve`.
 
 Lifecycle (what `serve` does, in PTB's order): initialize (getMe: a wrong token or an unreachable
-server stops here with `BotUnavailable`) -> post_init (command menu and description, best effort;
-the delivery loop; the `on_startup` hooks) -> polling -> start (handlers, job queue) ... stop
--> post_stop (the delivery loop finishes what is on the wire) -> shutdown -> post_shutdown
-(the `on_shutdown` hooks).
+server stops here with `BotUnavailable`) -> post_init (the configuration seeds the store's catalogue;
+command menu and description, best effort; the delivery loop; the `on_startup` hooks) -> polling
+-> start (handlers, job queue) ... stop -> post_stop (the delivery loop finishes what is on the wire)
+-> shutdown -> post_shutdown (the `on_shutdown` hooks).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from communique.errors import CommuniqueError
 from communique.i18n import DEFAULT, LANGUAGES, N_, tr
 from communique.settings import Secrets, Settings
 from communique.store import StoreThread
+from communique.store.catalogue import FOLLOW_EVERY, LiveSettings
 from communique.store.lock import serving
 
 log = logging.getLogger("communique.bot")
@@ -71,7 +72,7 @@ def build_application(settings: Settings, secrets: Secrets, store: StoreThread, 
     options = delivery or delivery_options(settings)
     limiter = SlidingWindowLimiter(options.limits)  # replies and alerts share Telegram's limits
     application = builder.rate_limiter(ReplyLimiter(limiter)).build()
-    application.bot_data.update({SETTINGS: settings, SECRETS: secrets, STORE: store,
+    application.bot_data.update({SETTINGS: LiveSettings(settings), SECRETS: secrets, STORE: store,
                                  DELIVERY: Delivery(application.bot, store, options, limiter=limiter)})
     register(application)
     return application
@@ -89,6 +90,16 @@ def _file_url(base_url: str) -> str:
 
 async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
     application.bot_data[CHAT_LANGUAGES] = await application.bot_data[STORE].run(chat_languages)
+    live: LiveSettings = application.bot_data[SETTINGS]
+    store: StoreThread = application.bot_data[STORE]
+    await store.run(live.start, now=datetime.now(UTC))  # the configuration seeds the catalogue
+
+    async def follow_catalogue(context: object) -> None:  # changes this bot did not make (another process's seed)
+        await store.run(live.refresh)
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(follow_catalogue, interval=FOLLOW_EVERY, first=FOLLOW_EVERY,
+                                        name="catalogue:follow")
     await set_up_profile(application)
     application.bot_data[DELIVERY].start()
     for hook in hooks:
@@ -98,7 +109,7 @@ async def _post_init(application: App, hooks: Sequence[Hook]) -> None:
 async def set_up_profile(application: App) -> None:
     """The command menu (admins also see theirs) and the description, in each language (Telegram shows a
     user the ones for their app's language, else the default, English); failures are logged, not fatal."""
-    settings: Settings = application.bot_data[SETTINGS]
+    settings: Settings = application.bot_data[SETTINGS].current
     bot = application.bot
     calls: list[tuple[str, Awaitable[Any]]] = []
     for lang in LANGUAGES:

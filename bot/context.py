@@ -1,8 +1,10 @@
 """What the bot's handlers share, kept in `application.bot_data` (no module globals).
 
-- `settings`: the `Settings` read at start;
+- `settings`: the `LiveSettings`: the configuration read at start, with the channels, feeds and topics of
+  the store's catalogue (read again whenever it changes; `settings_of` gives the current `Settings`);
 - `secrets`: the `Secrets` (the token is also inside PTB's Bot);
 - `store`: the `StoreThread` every handler goes through for SQLite;
+- `pending_changes`: catalogue changes an admin asked for and has not yet confirmed, by a short id;
 - `schedule_listeners`: coroutines `listener(chat_id)` told when a chat's digest time, time
   zone or existence changed (the digest scheduler subscribes with `on_schedule_change`);
 - `chat_languages`: each chat's language, read from the store at start and kept as it changes, so a
@@ -18,6 +20,7 @@ from telegram.ext import Application, ContextTypes
 
 from communique.settings import Settings
 from communique.store import StoreThread
+from communique.store.catalogue import LiveSettings
 
 SETTINGS = "settings"
 SECRETS = "secrets"
@@ -25,12 +28,17 @@ STORE = "store"
 DELIVERY = "delivery"
 SCHEDULE_LISTENERS = "schedule_listeners"
 CHAT_LANGUAGES = "chat_languages"
+PENDING_CHANGES = "pending_changes"
 
 ScheduleListener = Callable[[int], Awaitable[None]]
 Context = ContextTypes.DEFAULT_TYPE
 
 
 def settings_of(context: Context) -> Settings:
+    return live_settings_of(context).current
+
+
+def live_settings_of(context: Context) -> LiveSettings:
     return context.bot_data[SETTINGS]
 
 

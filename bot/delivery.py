@@ -102,6 +102,8 @@ class Delivery:
         await self.store.run(workers.retire, self.options.worker)
 
     async def run(self) -> None:
+        # The lease comes before the first claim: rows claimed without one could be taken over by another worker.
+        await self._renew_lease()
         lease = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
         try:
             while True:
@@ -122,9 +124,11 @@ class Delivery:
     async def _keep_lease(self) -> None:
         """Renew this worker's lease while the loop runs: its claims are its own only while it lives."""
         while True:
-            until = self.clock() + timedelta(seconds=self.options.lease)
-            await self.store.run(workers.renew, self.options.worker, until)
             await asyncio.sleep(self.options.lease / 3)
+            await self._renew_lease()
+
+    async def _renew_lease(self) -> None:
+        await self.store.run(workers.renew, self.options.worker, self.clock() + timedelta(seconds=self.options.lease))
 
     async def _dispatch(self, rows: list[dict[str, Any]]) -> None:
         overflow = []

@@ -20,7 +20,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -28,11 +28,12 @@ from communique.bot.context import on_schedule_change
 from sqlite_utils import Database
 from telegram.ext import CallbackContext, ContextTypes, JobQueue
 
-from communique.digest import chat_zone, digest_done, plan_digest, record_digest
+from communique.digest import DigestPlan, chat_zone, digest_done, plan_digest, record_digest
 from communique.digest_chart import render_chart
 from communique.digest_schedule import Occurrence, missed_occurrence, next_occurrence, parse_hhmm
 from communique.settings import Settings
 from communique.store import StoreThread
+from communique.store.catalogue import LiveSettings
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "digest:"
@@ -52,15 +53,17 @@ class DigestJob:
     settings: Settings
     store: StoreThread
     clock: Clock
+    live: LiveSettings | None = None  # the catalogue's topics, shared by the jobs of one schedule
 
 
 def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreThread, *,
                      clock: Clock = utc_now) -> None:
     """Rebuild every chat's digest schedule from the store (right away, in a job) and keep each chat's
     schedule in step with its /digest and /timezone changes (through `bot.context.on_schedule_change`)."""
+    live = LiveSettings(settings)
 
     async def changed(chat_id: int) -> None:
-        await reschedule_chat(job_queue, settings, store, chat_id, clock=clock)
+        await reschedule_chat(job_queue, settings, store, chat_id, clock=clock, live=live)
 
     async def start(context: CallbackContext[Any, Any, Any, Any]) -> None:
         try:
@@ -70,7 +73,7 @@ def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreT
             job_queue.run_once(start, when=60, name=f"{JOB_PREFIX}startup")
             return
         for chat_id, occurrence in plans:
-            _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock))
+            _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock, live))
         log.info("digests scheduled for %d chats", len(plans))
 
     on_schedule_change(job_queue.application, changed)
@@ -78,7 +81,8 @@ def schedule_digests(job_queue: JobQueue[Any], settings: Settings, store: StoreT
 
 
 async def reschedule_chat(job_queue: JobQueue[Any], settings: Settings, store: StoreThread, chat_id: int, *,
-                          clock: Clock = utc_now, after: datetime | None = None) -> Occurrence | None:
+                          clock: Clock = utc_now, after: datetime | None = None,
+                          live: LiveSettings | None = None) -> Occurrence | None:
     """Schedule the chat's next digest from its current settings (or none: digest off, chat gone or
     blocked).  Returns the digest now scheduled.  Never catches up: a time set to a minute ago
     means tomorrow."""
@@ -90,7 +94,7 @@ async def reschedule_chat(job_queue: JobQueue[Any], settings: Settings, store: S
     timezone, digest_time = row
     now = max(clock(), after) if after else clock()
     occurrence = next_occurrence(now, parse_hhmm(digest_time), chat_zone(timezone, settings))
-    _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock))
+    _add_job(job_queue, DigestJob(chat_id, occurrence, settings, store, clock, live))
     return occurrence
 
 
@@ -130,14 +134,20 @@ def _add_job(job_queue: JobQueue[Any], job: DigestJob) -> None:
                        job_kwargs={"misfire_grace_time": None})
 
 
+def _plan(db: Database, live: LiveSettings, chat_id: int, *, now: datetime, local_date: date) -> DigestPlan | None:
+    """The digest with the topics as the catalogue has them now (an admin may have added one since the start)."""
+    live.refresh(db)
+    return plan_digest(db, chat_id, now=now, settings=live.current, local_date=local_date)
+
+
 async def send_digest(job: DigestJob) -> int | None:
     """Queue the chat's digest for the job's day in the outbox (the delivery loop sends it).
 
     Returns the number of messages queued, or None when there was nothing to do (already sent,
     chat gone or blocked)."""
     now = job.clock()
-    plan = await job.store.run(plan_digest, job.chat_id, now=now, settings=job.settings,
-                               local_date=job.occurrence.local_date)
+    live = job.live or LiveSettings(job.settings)
+    plan = await job.store.run(_plan, live, job.chat_id, now=now, local_date=job.occurrence.local_date)
     if plan is None:
         return None
     photo = await asyncio.to_thread(render_chart, plan.chart, plan.t) if plan.chart else None
@@ -153,4 +163,4 @@ async def _run_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
                  "nothing to send" if queued is None else f"{queued} message(s) queued")
     finally:
         await reschedule_chat(context.job_queue, job.settings, job.store, job.chat_id, clock=job.clock,
-                              after=job.occurrence.at)
+                              after=job.occurrence.at, live=job.live)

@@ -1,5 +1,8 @@
 """Inline keyboards and their callback data (Telegram allows at most 64 bytes of callback data).
 
+A confirmation button carries `change:yes:` or `change:no:` and the short id under which the bot
+keeps the change asked for (the change itself would not fit: a feed's URL alone may be longer).
+
 A topic button carries `topic:` and a short digest of the topic's name, not the name itself
 (a name may be 40 Cyrillic letters, 80 bytes) nor its position (which moves when the
 configuration changes, so an old keyboard would toggle the wrong topic).
@@ -11,11 +14,12 @@ import hashlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from communique.i18n import LANGUAGES
+from communique.i18n import ENGLISH, LANGUAGES, Tr
 from communique.settings import TopicConfig
 
 TOPIC_PREFIX = "topic:"
 LANGUAGE_PREFIX = "lang:"
+CHANGE_PREFIX = "change:"
 MAX_LABEL = 48
 
 
@@ -49,3 +53,15 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
     buttons = [InlineKeyboardButton(f"✅ {name}" if code == current else name, callback_data=LANGUAGE_PREFIX + code)
                for code, name in LANGUAGES.items()]
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+def confirm_keyboard(change_id: str, t: Tr = ENGLISH) -> InlineKeyboardMarkup:
+    """Confirm / Cancel under an admin's catalogue change; `change:yes:` and 8 hex digits, 19 bytes."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton("✅ " + t.gettext("Confirm"), callback_data=f"{CHANGE_PREFIX}yes:{change_id}"),
+        InlineKeyboardButton("✖️ " + t.gettext("Cancel"), callback_data=f"{CHANGE_PREFIX}no:{change_id}"),
+    ]])
+
+
+def change_from_data(data: str) -> tuple[bool, str]:
+    """(confirmed, change id) from a confirmation button's data."""
+    answer, _, change_id = data.removeprefix(CHANGE_PREFIX).partition(":")
+    return answer == "yes", change_id

@@ -16,37 +16,44 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
+from communique import __version__
 from communique.errors import CommuniqueError, ConfigError, UsageError
+from communique.locations import Found, bundled_config, find_config, find_env_file
+from communique.logs import FORMATS, configure_logging, report_error
 from communique.matching.embedder import EMBEDDERS, Embedder
+from communique.progress import Progress
 from communique.settings import Secrets, Settings, check_zone, load_settings
 from communique.store import default_path, open_db
 
-DEFAULT_CONFIG = Path("config") / "communique.toml"
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
 log = logging.getLogger("communique")
 
 
-def configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "telethon", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
-    """The configuration named by --config, $COMMUNIQUE_CONFIG, or ./config/communique.toml."""
-    named = args.config or os.environ.get("COMMUNIQUE_CONFIG")
-    if named:
-        return load_settings(Path(named))
-    if DEFAULT_CONFIG.exists():
-        return load_settings(DEFAULT_CONFIG)
-    bundled = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG
-    if bundled.exists():
-        return load_settings(bundled)
-    raise ConfigError(f"no configuration: create {DEFAULT_CONFIG} or pass --config PATH")
+    """The configuration named by --config, $COMMUNIQUE_CONFIG, ./config/communique.toml, the user's
+    configuration folder, or else the bundled example (`communique.locations`); says which."""
+    return _load(find_config(args.config, os.environ, Path.cwd()))
+
+
+def _load(found: Found) -> Settings:
+    log.info(found.line("configuration"))
+    return load_settings(found.path)
+
+
+def with_catalogue(db: Database, settings: Settings) -> Settings:
+    """`settings` with the channels, feeds and topics of the store's catalogue, which they seed first
+    (so what admins added or removed in chat counts here too)."""
+    from communique.store import transaction
+    from communique.store.catalogue import current_settings
+
+    with transaction(db):
+        return current_settings(db, settings, now=datetime.now(UTC))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -56,10 +63,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.tz:
         check_zone(args.tz, "--tz")
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     for path in args.paths:
-        report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
-                             alert=args.alert, lang=args.lang, tz=args.tz)
+        with Progress() as progress:
+            report = import_file(db, Path(path), settings, now=now, as_kind=args.as_kind, channel=args.channel,
+                                 alert=args.alert, lang=args.lang, tz=args.tz, progress=progress)
         for warning in report.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(report.line())
@@ -72,8 +81,10 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     statements = read_statements(Path(args.statements))
     news = read_news(Path(args.news))
-    for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=_progress):
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    with Progress() as progress:
+        for result in match_all(statements, news, top=args.top, embedder=_embedder(args), progress=progress,
+                                with_differences=True):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -85,14 +96,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.statements or args.news or args.qrels or args.busy_window:
             raise UsageError("evaluate: --unrelated S N takes its own two files; give it alone")
         statements_path, news_path = args.unrelated
-        run_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)), out=sys.stdout,
-                      embedder=_embedder(args), progress=_progress)
+        with Progress() as progress:
+            run_unrelated(read_statements(Path(statements_path)), read_news(Path(news_path)), out=sys.stdout,
+                          embedder=_embedder(args), progress=progress)
         return 0
     missing = [f"--{name}" for name in ("statements", "news", "qrels") if not getattr(args, name)]
     if missing:
         raise UsageError(f"evaluate: {', '.join(missing)} required (or --unrelated S N)")
-    run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
-                 out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=_progress)
+    with Progress() as progress:
+        run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
+                     out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=progress)
     return 0
 
 
@@ -115,14 +128,14 @@ def _language_code(text: str) -> str:
     return code
 
 
-def _progress(done: int, total: int, what: str) -> None:
-    print(f"\rembedded {done:,} of {total:,} {what}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from communique.demo import run_demo
 
-    run_demo(sys.stdout, settings_from(args), db_path=Path(args.db) if args.db else None)
+    # The sample subscribers follow the bundled configuration's topics: another file is used only when named.
+    found = find_config(args.config, os.environ, Path.cwd())
+    if found.how not in ("--config", "$COMMUNIQUE_CONFIG"):
+        found = Found(bundled_config(), "the bundled example, which the demo's subscribers use")
+    run_demo(sys.stdout, _load(found), db_path=Path(args.db) if args.db else None)
     return 0
 
 
@@ -133,6 +146,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     now = datetime.now(UTC)
     sub = get_subscriber(db, args.chat)
     if sub is None or not sub["active"]:
@@ -210,6 +224,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     db = open_db(args.db)
+    settings = with_catalogue(db, settings)
     with transaction(db):
         sync_feeds(db, settings.feeds, now=datetime.now(UTC))
     states = list_feeds(db, [f.url for f in settings.feeds])
@@ -226,6 +241,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from communique.monitors.feeds import poll_now, select_feeds
 
     settings = settings_from(args)
+    db = open_db(args.db)
+    try:
+        settings = with_catalogue(db, settings)
+    finally:
+        db.conn.close()
     results = asyncio.run(poll_now(settings, args.db, select_feeds(settings, args.feed)))
     for result in results:
         print(result.line())
@@ -262,7 +282,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         try:
             worker = EmbeddingWorker(store, embedder, settings)
             if args.once:
-                done = await worker.drain()
+                with Progress() as progress:
+                    done = await worker.drain(progress)
                 print(f"embedded {done.statements} statement(s) and {done.news} news item(s); "
                       f"{len(done.matches)} new report(s), {done.followups} follow-up(s) queued")
             else:  # until SIGINT or SIGTERM
@@ -306,10 +327,51 @@ def _add_period_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channel", action="append", metavar="@NAME", help="only this channel (repeatable)")
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from communique.init_files import write_starter
+
+    print("\n".join(write_starter(Path(args.dir) if args.dir else None, os.environ, Path.cwd())))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from communique.store.backup import backup
+
+    print(backup(args.db, Path(args.path)).line(args.db))
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from communique.health import check
+
+    print(check(args.db, now=datetime.now(UTC)))
+    return 0
+
+
+def load_env_file(argv: Sequence[str] | None) -> str | None:
+    """Fill the environment from the `.env` found (variables already set win); the line saying which.
+    It comes before the parser is built: it may set COMMUNIQUE_DB, which the --db defaults read."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--env-file")
+    found = find_env_file(early.parse_known_args(argv)[0].env_file, os.environ, Path.cwd())
+    if found is None:
+        return None
+    if not found.path.is_file():
+        raise ConfigError(f"{found.path}: no such .env file ({found.how})")
+    load_dotenv(found.path)
+    return found.line("environment file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="communique", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--config", help="configuration file (default: config/communique.toml)")
+    parser.add_argument("--version", action="version", version=f"communique {__version__}")
+    parser.add_argument("--config", help="configuration file (default: $COMMUNIQUE_CONFIG, ./config/communique.toml, "
+                                         "~/.config/communique/communique.toml, or the bundled example)")
+    parser.add_argument("--env-file", help="secrets file (default: $COMMUNIQUE_ENV_FILE, ./.env, "
+                                           "~/.config/communique/.env)")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=FORMATS, default="plain",
+                        help="plain: one line per event (default); json: one JSON object per line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str,
@@ -377,19 +439,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("bot", cmd_bot, "run the subscriber bot alone: commands and alert delivery (long polling)")
     add("run", cmd_run, "run the bot and the monitors")
+
+    init = add("init", cmd_init, "write a starter communique.toml and .env.example, and say what next", db=False)
+    init.add_argument("dir", nargs="?", metavar="DIR", help="where (default: ~/.config/communique, or "
+                                                            "$XDG_CONFIG_HOME/communique)")
+    backup = add("backup", cmd_backup, "copy the store to a new file, safely while it runs")
+    backup.add_argument("path", metavar="PATH", help="the new file")
+    add("health", cmd_health, "exit 0 if the store opens read-only and the bot is delivering from it, else 2")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    load_dotenv(Path.cwd() / ".env")
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
     try:
+        env_line = load_env_file(argv)
+        args = build_parser().parse_args(argv)
+        configure_logging(args.verbose, args.log_format)
+        if env_line:
+            log.info(env_line)
         status = args.handler(args)
         sys.stdout.flush()  # here, where a closed pipe can still be told apart from a failure
         return status
     except CommuniqueError as exc:
-        print(f"communique: error: {exc}", file=sys.stderr)
+        report_error(str(exc))
         return 2
     except BrokenPipeError:
         # The reader has gone (`communique feeds | head`): stop quietly, as Unix tools do, with the status

@@ -20,13 +20,13 @@ from communique import alert_coverage
 from communique.digest import build_digest, render_digest
 from communique.errors import ConfigError
 from communique.i18n import choose, tr
+from communique.locations import samples_dir
 from communique.messages import to_terminal
 from communique.monitors.importing import import_file
 from communique.settings import Settings
 from communique.store import open_db, transaction
 from communique.store.subscribers import ensure_subscriber, subscribe, update_subscriber
 
-SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 # The sample posts are from 26-28 November 2026: the demo's clock stands just after them.
 DEMO_NOW = datetime.fromisoformat("2026-11-28T21:00:00+00:00")
 
@@ -36,7 +36,8 @@ Going live
   2. For live channel monitoring, get an API id and hash at my.telegram.org and set
      TELEGRAM_API_ID and TELEGRAM_API_HASH; then run `communique login` once.
      (Without them, channels are read from their public t.me/s/ preview pages.)
-  3. List your channels, feeds and topics in config/communique.toml.
+  3. `communique init` writes your own communique.toml (channels, feeds, topics, admins)
+     and .env.example, and says where communique will find them.
   4. Run `communique run`."""
 
 
@@ -62,8 +63,10 @@ def load_subscribers(db: Database, path: Path, settings: Settings, *, now: datet
     return names
 
 
-def run_demo(out: TextIO, settings: Settings, *, samples: Path = SAMPLES, db_path: Path | None = None,
+def run_demo(out: TextIO, settings: Settings, *, samples: Path | None = None, db_path: Path | None = None,
              now: datetime = DEMO_NOW) -> None:
+    """Run the demo on `samples` (default: the samples installed with the package)."""
+    samples = samples or samples_dir()
     with tempfile.TemporaryDirectory(prefix="communique-demo-") as tmp:
         db = open_db(db_path or Path(tmp) / "demo.db")
         try:

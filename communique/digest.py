@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_differences import differing_reports
 from communique.coverage_stats import StatementCoverage, minutes_text, outlet_speeds
 from communique.digest_chart import ChartData, count_by_day, render_chart
 from communique.i18n import ENGLISH, N_, Tr, tr
@@ -47,6 +48,7 @@ class Entry:
     channel_title: str
     coverage: list[dict[str, Any]]
     reposts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel title, statement)
+    differing: int = 0  # reports whose figures, regions or day differ from the statement's
 
     @property
     def covered(self) -> bool:
@@ -122,10 +124,12 @@ def build_digest(db: Database, chat_id: int, *, start: datetime | None, end: dat
     shown = [r for r in relevant if r[3] or in_period(r[0]["deleted_at"]) or in_period(r[0]["edited_at"])]
     coverage = match_store.coverage(db, [row["id"] for row, *_ in shown])
     left_out, reposts = _reposts([(row, title) for row, _, title, new in shown if new], coverage)
+    differs = differing_reports(db, (item for items in coverage.values() for item in items))
     for row, reasons, title, new in shown:
         if row["id"] in left_out:
             continue  # a repost is shown once, with the post of the channel that published it first
-        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []))
+        differing = sum((item["statement_id"], item["news_id"]) in differs for item in coverage[row["id"]])
+        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []), differing)
         if new:
             digest.groups.setdefault(_group(reasons, settings), {}).setdefault(title, []).append(entry)
         if in_period(row["deleted_at"]):
@@ -185,6 +189,8 @@ def _entry_line(entry: Entry, tz: tzinfo, t: Tr = ENGLISH) -> str:
         status = t.ngettext("reported by {count} outlet (first: {first})",
                             "reported by {count} outlets (first: {first})", outlets).format(count=outlets,
                                                                                              first=first_report)
+        if entry.differing:
+            status += f" · ⚠ {_differ(entry.differing, t)}"
     else:
         status = "<b>" + t.gettext("not yet reported") + "</b>"
     when = _when(st["date"] or st["ingested_at"], tz, t)
@@ -268,7 +274,15 @@ def _counts(digest: Digest, t: Tr = ENGLISH) -> str:
                  count=len(entries) - covered),
              t.ngettext("{count} edited", "{count} edited", edited).format(count=edited),
              t.ngettext("{count} deleted", "{count} deleted", deleted).format(count=deleted)]
+    differing = sum(e.differing for e in entries)
+    if differing:
+        parts.append(_differ(differing, t))
     return f"<i>{' · '.join(parts)}</i>"
+
+
+def _differ(reports: int, t: Tr = ENGLISH) -> str:
+    """"1 report differs", "2 reports differ": reports whose figures, regions or day are not the statement's."""
+    return t.ngettext("{count} report differs", "{count} reports differ", reports).format(count=reports)
 
 
 def render_digest(digest: Digest, tz: tzinfo, t: Tr = ENGLISH) -> list[str]:

@@ -93,6 +93,18 @@ def pending(db: Database, *, settings: Settings, now: datetime, limit: int) -> P
     return Pending([tuple(r) for r in statements], news)
 
 
+def waiting(db: Database, *, settings: Settings, now: datetime) -> int:
+    """How many rows `pending` would give, batch after batch, from now: the work left for the pass."""
+    since = to_db(now - timedelta(hours=settings.match_window_hours))
+    statements = db.execute(
+        "SELECT count(*) FROM statements s LEFT JOIN statement_vectors v ON v.statement_id = s.id "
+        "WHERE s.ingested_at >= ? AND v.statement_id IS NULL AND s.deleted_at IS NULL AND trim(s.text) != ''",
+        (since,)).fetchone()[0]
+    news = db.execute("SELECT count(*) FROM news WHERE id > ? AND (date IS NULL OR date >= ?)",
+                      (int(get_meta(db, CURSOR_KEY) or 0), since)).fetchone()[0]
+    return statements + news
+
+
 def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, news_vectors: np.ndarray, *,
                   settings: Settings, now: datetime) -> Indexed:
     """Store the batch's vectors, match each row with them, and move the news cursor past the batch."""

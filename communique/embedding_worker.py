@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from communique import embedding_index
 from communique.matching.embedder import Embedder, load_embedder
+from communique.progress import Report
 from communique.settings import Settings
 from communique.store import StoreThread
 
@@ -56,11 +57,18 @@ class EmbeddingWorker:
                      done.followups)
         return done
 
-    async def drain(self) -> embedding_index.Indexed:
-        """Embed everything pending now (`communique embed --once`)."""
+    async def drain(self, progress: Report | None = None) -> embedding_index.Indexed:
+        """Embed everything pending now (`communique embed --once`), the window's backfill after a new
+        model included; `progress` hears how many texts are embedded of those waiting."""
         await self.prepare()
-        while await self.step() is not None:
-            pass
+        total = await self.store.run(embedding_index.waiting, settings=self.settings, now=self.clock())
+        embedded = 0
+        while (done := await self.step()) is not None:
+            embedded += done.statements + done.news
+            if progress:  # finished only when nothing is pending: rows may have arrived meanwhile
+                progress(embedded, max(total, embedded + 1), "texts embedded")
+        if progress and embedded:
+            progress(embedded, embedded, "texts embedded")
         return self.indexed
 
     async def run(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_differences import differing_reports
 from communique.coverage_stats import statements_between, with_reports
 from communique.pipeline import channel_title
 from communique.settings import Settings
@@ -38,11 +39,6 @@ from communique.store.subscribers import subscriptions_of
 FORMATS = ("csv", "jsonl", "xlsx")
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/jsonl",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-# Compares a statement with one of its reports: the figures, places or dates that differ, e.g.
-# [{"statement": "46", "report": "31"}]; an empty list when they agree.
-Differences = Callable[[dict[str, Any], dict[str, Any]], list[dict[str, str]]]
-
-
 def _edits(db: Database, statement_id: int) -> list[dict[str, Any]]:
     return [{"version": v, "at": at, "text": text} for v, text, at in db.execute(
         "SELECT version, text, recorded_at FROM statement_versions WHERE statement_id = ? AND version > 1 "
@@ -62,18 +58,20 @@ def _original(db: Database, statement_id: int) -> str | None:
     return row[0] if row else None
 
 
-def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Settings,
-            differences: Differences | None = None) -> list[dict[str, Any]]:
-    """The export's records for these statement rows, in their order."""
+def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Settings) -> list[dict[str, Any]]:
+    """The export's records for these statement rows, in their order; each report carries what its figures,
+    regions or day give otherwise (`differs`, empty when they agree)."""
     titles: dict[str, str] = {}
     result = []
-    for item in with_reports(db, list(statements)):
+    covered = with_reports(db, list(statements))
+    differing = differing_reports(db, [r for item in covered for r in item.reports])
+    for item in covered:
         st = item.statement
         edits = _edits(db, st["id"])
         reports = [{
             "outlet": r["source"], "url": r["url"], "title": r["title"], "language": r["lang"],
             "published_at": r["date"], "minutes_after_post": r["delay_minutes"], "score": r["score"],
-            "differs": differences(st, r) if differences else [],
+            "differs": [d.as_dict() for d in differing.get((st["id"], r["news_id"]), [])],
         } for r in item.reports]
         result.append({
             "statement_id": st["id"], "url": st["url"], "posted_at": st["date"], "channel": st["channel"],
@@ -87,20 +85,19 @@ def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Set
 
 
 def period_records(db: Database, *, start: datetime, end: datetime, settings: Settings,
-                   channels: Sequence[str] | None = None,
-                   differences: Differences | None = None) -> list[dict[str, Any]]:
+                   channels: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The statements posted in [start, end), of `channels` if given (usernames, without @)."""
-    return records(db, statements_between(db, start, end, channels), settings=settings, differences=differences)
+    return records(db, statements_between(db, start, end, channels), settings=settings)
 
 
-def chat_records(db: Database, chat_id: int, *, start: datetime, end: datetime, settings: Settings,
-                 differences: Differences | None = None) -> list[dict[str, Any]]:
+def chat_records(db: Database, chat_id: int, *, start: datetime, end: datetime,
+                 settings: Settings) -> list[dict[str, Any]]:
     """The statements posted in [start, end) that the chat's subscriptions meet (what it was alerted to)."""
     subs = [(s.chat_id, s.kind, s.value) for s in subscriptions_of(db, chat_id)]
     topics = {t.name: t.keywords for t in settings.topics}
     mine = [row for row in statements_between(db, start, end) if subs and chat_id in reasons_by_chat(
         channel=row["channel"], stems=statement_stems(row["text"]), subscriptions=subs, topics=topics)]
-    return records(db, mine, settings=settings, differences=differences)
+    return records(db, mine, settings=settings)
 
 
 # -- writers -------------------------------------------------------------------------------------------

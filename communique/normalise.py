@@ -118,9 +118,12 @@ def _clean(text: str) -> str:
     """No invisible characters, NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
     text = unicodedata.normalize("NFKC", drop_invisible(text))
     text = join_digit_groups(_URL.sub(" ", _GLUED_URL.sub(" ", text)))
-    text = _TAG.sub(_split_tag, text)
-    text = _ARABIC_MARKS.sub("", text)
-    return _HEBREW_MARKS.sub("", text)
+    return strip_marks(_TAG.sub(_split_tag, text))
+
+
+def strip_marks(text: str) -> str:
+    """The text without Arabic diacritics and tatweel and without Hebrew points, which would split words."""
+    return _HEBREW_MARKS.sub("", _ARABIC_MARKS.sub("", text))
 
 
 def _fold_clean(text: str) -> str:

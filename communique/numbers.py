@@ -68,13 +68,19 @@ def _arabic_variants(word: str) -> Iterable[str]:
         yield "م" + word[2:]
 
 
-@lru_cache(maxsize=1)
 def lexicon() -> dict[str, int]:
     """Folded number word -> value (0-19, tens, hundreds, thousand, million), in every language read."""
+    return lexicon_of(LANGUAGES)
+
+
+@lru_cache(maxsize=16)
+def lexicon_of(languages: tuple[str, ...]) -> dict[str, int]:
+    """The number words of some languages only: a text known to be English reads "on" as a word, not
+    as the Turkish ten."""
     from communique.normalise import fold
 
     words: dict[str, int] = {}
-    for lang in LANGUAGES:
+    for lang in languages:
         for number in _UNITS_TO_HUNDREDS:
             for spelling in _spellings(number, lang):
                 tokens = fold(spelling).split()
@@ -124,9 +130,10 @@ def _add(current: int, value: int) -> int:
     return current * 100 if value == 100 and 1 <= current <= 9 else current + value
 
 
-def read_numbers(words: list[str]) -> list[str]:
-    """The folded words with each run of number words replaced by its value in digits."""
-    lexicon_ = lexicon()
+def read_numbers(words: list[str], lexicon_: dict[str, int] | None = None) -> list[str]:
+    """The folded words with each run of number words replaced by its value in digits (the words of
+    `lexicon_`, by default those of every language read)."""
+    lexicon_ = lexicon() if lexicon_ is None else lexicon_
     out: list[str] = []
     total, current, in_run = 0, 0, False
 

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from communique import alert_coverage, render
 from communique.audience import reasons_by_chat, statement_stems
+from communique.coverage_differences import differing_reports
 from communique.i18n import Tr, tr
 from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
 from communique.models import Alert, Candidate, NewsItem, Statement
@@ -246,10 +247,11 @@ def _coverage_follow_up(db: Database, statement_id: int, news_id: int, *, settin
     row = get_statement(db, statement_id)
     assert row is not None
     item = next(n for n in match_store.coverage(db, [statement_id])[statement_id] if n["news_id"] == news_id)
+    differs = differing_reports(db, [item]).get((statement_id, news_id), [])
     title = channel_title(db, row["channel"], settings)
     queued = 0
     for chat_id in _recipients(db, row, "coverage_followups", queued=False):  # a waiting alert was rewritten
-        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings), _tr(db, chat_id))
+        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings), differs, _tr(db, chat_id))
         alert = Alert(f"coverage:{statement_key(row)}", chat_id, text, kind="coverage", statement_id=statement_id)
         queued += outbox.enqueue(db, alert, now=now)
     return queued

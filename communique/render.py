@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from communique.discrepancy import Difference
 from communique.i18n import ENGLISH, N_, Tr
 from communique.matching import group_near_duplicates
 from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_diff
@@ -48,8 +49,16 @@ def news_line(item: Mapping[str, Any], t: Tr = ENGLISH) -> str:
     return "• " + t.gettext("{outlet}: {title}").format(outlet=outlet, title=title)
 
 
-def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES, t: Tr = ENGLISH) -> str:
-    """Who reported the statement, earliest first; one wire story carried by several outlets is one line."""
+def difference_note(differences: Sequence[Difference], t: Tr = ENGLISH) -> str:
+    """"⚠ reports 31 drones (statement: 46)": what a report gives otherwise than the statement."""
+    return "⚠ " + "; ".join(esc(d.describe(t)) for d in differences)
+
+
+def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES,
+                   differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH) -> str:
+    """Who reported the statement, earliest first; one wire story carried by several outlets is one line.
+    A report whose figures, regions or day differ from the statement's (`differs`, by news id) says so
+    under its line."""
     if not news:
         return "<i>" + t.gettext(NOT_YET_REPORTED) + "</i>"
     outlets = len({n["source"] for n in news})
@@ -60,8 +69,10 @@ def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_
     lines = []
     for first, *copies in stories[:max_lines]:
         also = t.join(link(news[i].get("url"), t.isolate(news[i]["source"])) for i in copies)
+        note = (differs or {}).get(news[first].get("news_id", -1))
         lines.append(news_line(news[first], t) + (" · " + t.gettext("also {outlets}").format(outlets=also)
-                                                  if also else ""))
+                                                  if also else "")
+                     + (f"\n   {difference_note(note, t)}" if note else ""))
     if len(stories) > max_lines:
         more = len(stories) - max_lines
         lines.append(t.ngettext("… and {count} more", "… and {count} more", more).format(count=more))
@@ -116,18 +127,21 @@ def deletion_text(statement: Mapping[str, Any], channel_title: str, tz: tzinfo, 
 
 
 def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mapping[str, Any], tz: tzinfo,
-                  t: Tr = ENGLISH) -> str:
+                  differs: Sequence[Difference] = (), t: Tr = ENGLISH) -> str:
     header = ("📰 <b>" + t.gettext("Now reported") + f"</b> · {t.isolate(esc(channel_title))} · "
               f"{_post_of(statement, tz, t)}")
+    note = [difference_note(differs, t)] if differs else []
     return _fit(t.lines("\n".join([header, t.isolate(esc(excerpt(statement.get("text") or "", 300))),
-                                   news_line(item, t), link(statement.get("url"), t.gettext("Source post"))])))
+                                   news_line(item, t), *note,
+                                   link(statement.get("url"), t.gettext("Source post"))])))
 
 
-def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]], t: Tr = ENGLISH) -> str:
+def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]],
+                  differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH) -> str:
     """An alert rendered with a coverage placeholder, completed with the coverage as it is now; fewer
     lines if an unusually long block would not fit."""
     for lines in range(MAX_NEWS_LINES, -1, -1):
-        done = text.replace(placeholder, coverage_block(news, lines, t))
+        done = text.replace(placeholder, coverage_block(news, lines, differs, t))
         if length(done) <= MESSAGE_LIMIT:
             return done
     return _fit(done)

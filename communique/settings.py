@@ -24,6 +24,7 @@ ROLES = ("official", "news")
 SOURCES = ("auto", "telethon", "preview")
 _USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+TOPIC_NAME = re.compile(r"^[\w-]{1,40}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,7 @@ def _topic(source: str, index: int, table: Any) -> TopicConfig:
     f = _Fields(source, f"topic[{index}]", table)
     f.unknown({"name", "title", "keywords"})
     name = f.get("name", str, required=True).strip().lower()
-    if not re.match(r"^[\w-]{1,40}$", name):
+    if not TOPIC_NAME.match(name):
         f.fail("name", f"must be 1-40 letters, digits, '-' or '_' (got {name!r})")
     raw = f.get("keywords", (dict, list), required=True)
     words: list[str] = []

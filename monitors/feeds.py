@@ -278,6 +278,26 @@ class FeedPoller:
         return PollResult(feed, "failed", error=error, paused=after.paused, next_poll=after.next_poll)
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What one fetch of a would-be feed found: the feed to add (named by its own title) and its entries."""
+
+    feed: FeedConfig
+    entries: int
+
+
+async def probe_feed(url: str, *, policy: PollPolicy = DEFAULT_POLICY, now: datetime | None = None,
+                     **client_options: object) -> Probe:
+    """Fetch `url` once and read it as a feed (before an admin adds it in chat); raises FeedUnavailable or
+    FeedError saying why it is no feed.  Nothing is stored."""
+    async with new_client(policy, **client_options) as client:
+        fetched = await fetch_feed(client, url, policy=policy)
+    fallback = httpx.URL(url).host
+    parsed = await asyncio.to_thread(parse_feed, fetched.content, outlet=fallback, feed_url=url,
+                                     now=now or _utcnow(), content_type=fetched.content_type)
+    return Probe(FeedConfig(url=url, outlet=parsed.title[:80] or fallback), len(parsed.items))
+
+
 def select_feeds(settings: Settings, name: str | None) -> tuple[FeedConfig, ...]:
     """The configured feeds `name` designates: a URL, an outlet (any case), or part of either; all if None."""
     if name is None:

@@ -18,6 +18,7 @@ from communique.errors import ImportFormatError
 from communique.inputs import MAX_NEWS_TEXT, MAX_STATEMENT_TEXT
 from communique.models import NewsItem, Statement, channel_key
 from communique.pipeline import ingest_news, ingest_statement
+from communique.progress import Report
 from communique.settings import FeedConfig, Settings
 from communique.store import transaction
 
@@ -141,15 +142,16 @@ def polled_feed(parsed: ParsedFeed, settings: Settings) -> FeedConfig | None:
 
 def import_file(db: Database, path: Path, settings: Settings, *, now: datetime, as_kind: str | None = None,
                 channel: str | None = None, alert: bool = False, tz: str | None = None,
-                lang: str | None = None) -> ImportReport:
-    """Import one file in one transaction; `tz` names the zone of an older export's offset-less times."""
+                lang: str | None = None, progress: Report | None = None) -> ImportReport:
+    """Import one file in one transaction; `tz` names the zone of an older export's offset-less times.
+    `progress` hears how many of the file's records are stored, as they are."""
     parsed = read_file(db, path, settings, as_kind=as_kind, channel=channel, now=now, tz=tz, lang=lang)
     report = ImportReport(path, parsed.kind, truncated=sum(record.truncated for record in parsed.records),
                           warnings=parsed.warnings)
     with transaction(db):
         for key, name in parsed.channel_names.items():
             note_exported_channel(db, key, name)
-        for record in sorted(parsed.records, key=lambda r: (r.date is None, r.date or now)):
+        for done, record in enumerate(sorted(parsed.records, key=lambda r: (r.date is None, r.date or now)), 1):
             if isinstance(record, Statement):
                 outcome = ingest_statement(db, record, settings=settings, now=now, alert=alert)
                 new = outcome.outcome == "new"
@@ -160,4 +162,6 @@ def import_file(db: Database, path: Path, settings: Settings, *, now: datetime, 
                 report.alerts += news_outcome.followups
             report.added += new
             report.skipped += not new
+            if progress:
+                progress(done, len(parsed.records), "records imported")
     return report

@@ -1,5 +1,8 @@
 """The channel side: Telethon for channels it can watch, preview pages for the rest.
 
+The channels are the store's catalogue (seeded from the configuration, changed by admins in chat):
+the running side looks at it again every `FOLLOW_EVERY` seconds and starts or stops watching.
+
 `start_channel_side` starts both in the running event loop and returns a handle to stop
 them; `communique monitor` runs it alone (the bot may run in another process on the same
 database) and `communique run` starts it next to the bot.  The Telethon part reconnects
@@ -28,6 +31,7 @@ from telethon import TelegramClient, errors
 
 from communique.settings import ChannelConfig, Secrets, Settings
 from communique.store import StoreThread
+from communique.store.catalogue import FOLLOW_EVERY, LiveSettings
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
@@ -45,8 +49,14 @@ def plan_sources(settings: Settings, secrets: Secrets) -> tuple[tuple[ChannelCon
 
 @dataclass
 class ChannelSide:
-    """The running channel monitors; `await stop()` ends them."""
+    """The running channel monitors; `await stop()` ends them.  `follow` keeps them on the catalogue's
+    channels: new ones are watched, removed ones are let go, without a restart."""
 
+    secrets: Secrets
+    store: StoreThread
+    notify: AdminNotifier
+    clock: Callable[[], datetime]
+    sleep: Sleep
     telethon: TelethonMonitor | None = None
     client: TelegramClient | None = None
     preview: PreviewMonitor | None = None
@@ -67,20 +77,58 @@ class ChannelSide:
             if preview is not None:
                 await preview.aclose()
 
+    def start_preview(self, settings: Settings, channels: tuple[ChannelConfig, ...]) -> None:
+        self.preview = PreviewMonitor(settings, self.store, channels=channels, notify_admins=self.notify,
+                                      clock=self.clock, sleep=self.sleep)
+        self.tasks.append(asyncio.create_task(self.preview.run(), name="preview-polling"))
+
+    def retarget(self, settings: Settings) -> None:
+        """Watch the channels `settings` lists from now on; a channel meant for Telethon while Telethon is not
+        reading is read from its preview page, like the channels of a revoked session."""
+        telethon_channels, preview_channels = plan_sources(settings, self.secrets)
+        if self.telethon is not None and self.fallback is None:
+            self.telethon.settings = settings
+            self.telethon.watch(telethon_channels)
+        elif self.fallback is not None:
+            self.fallback.settings = settings
+            self.fallback.channels = tuple(c for c in telethon_channels if c.username)
+        else:
+            preview_channels += telethon_channels
+        if self.preview is not None:
+            self.preview.settings, self.preview.channels = settings, preview_channels
+        elif preview_channels:
+            self.start_preview(settings, preview_channels)
+
+    async def follow(self, live: LiveSettings, every: float) -> None:
+        """Look at the catalogue every `every` seconds (one query) and retarget when it changed."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if await self.store.run(live.refresh):
+                    self.retarget(live.current)
+                    log.info("channels: the catalogue changed; now watching %d channel(s)",
+                             len(live.current.channels))
+            except Exception:  # a store outage must not end the following
+                log.exception("channels: could not read the catalogue; trying again in %g s", every)
+
 
 async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreThread, *,
                              notify_admins: AdminNotifier | None = None,
                              client_class: type[TelegramClient] = MonitorClient,
                              clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                             sleep: Sleep = asyncio.sleep) -> ChannelSide:
-    """Start watching the configured channels; raises SessionProblem if the Telethon session is unusable.
+                             sleep: Sleep = asyncio.sleep, follow_every: float = FOLLOW_EVERY) -> ChannelSide:
+    """Start watching the catalogue's channels (`settings` seeds it); raises SessionProblem if the Telethon
+    session is unusable.  Every `follow_every` seconds the catalogue is looked at again for channels added
+    or removed in chat.
 
     `notify_admins(text)` receives problems an admin must act on (default: queued in the
     outbox for `settings.admins`).
     """
     notify = notify_admins if notify_admins is not None else outbox_notifier(store, settings, clock)
+    live = LiveSettings(settings)
+    settings = await store.run(live.start, now=clock())
     telethon_channels, preview_channels = plan_sources(settings, secrets)
-    side = ChannelSide()
+    side = ChannelSide(secrets, store, notify, clock, sleep)
     if telethon_channels:
         side.client = build_client(settings, secrets, client_class=client_class)
         place = session_place(settings, secrets)
@@ -94,21 +142,20 @@ async def start_channel_side(settings: Settings, secrets: Secrets, store: StoreT
                                         notify_admins=notify, clock=clock, sleep=sleep)
         async def watch_then_fall_back() -> None:
             await keep_watching(side.client, side.telethon, place, notify, sleep)  # returns: the session is gone
-            public = tuple(c for c in telethon_channels if c.username)
+            public = tuple(c for c in side.telethon.channels if c.username)
             if not public:
                 return
             await notify(f"Until the session is fixed and the service restarted, {len(public)} channel(s) are "
                          "read from their public t.me/s/ preview pages (new posts and edits, no deletions): "
                          + ", ".join(describe(c) for c in public))
-            side.fallback = PreviewMonitor(settings, store, channels=public, notify_admins=notify, clock=clock,
-                                           sleep=sleep)
+            side.fallback = PreviewMonitor(side.telethon.settings, store, channels=public, notify_admins=notify,
+                                           clock=clock, sleep=sleep)
             await side.fallback.run()
 
         side.tasks.append(asyncio.create_task(watch_then_fall_back(), name="telethon-connection"))
     if preview_channels:
-        side.preview = PreviewMonitor(settings, store, channels=preview_channels, notify_admins=notify, clock=clock,
-                                      sleep=sleep)
-        side.tasks.append(asyncio.create_task(side.preview.run(), name="preview-polling"))
+        side.start_preview(settings, preview_channels)
+    side.tasks.append(asyncio.create_task(side.follow(live, follow_every), name="channels-follow"))
     log.info("watching %d channel(s) with Telethon and %d from preview pages", len(telethon_channels),
              len(preview_channels))
     return side

@@ -68,8 +68,11 @@ class _Deletion:
     ids: list[int]
 
 
+@dataclass(slots=True)
 class _CatchUp:
-    """Queue marker: read every channel forward from the store's position."""
+    """Read channels forward from the store's position: these, or all the watched ones."""
+
+    channels: tuple[ChannelConfig, ...] | None = None
 
 
 class TelethonMonitor:
@@ -108,6 +111,22 @@ class TelethonMonitor:
         """Queue a catch-up; events that arrive after this call are handled after it."""
         self._flush_albums()
         self._queue.put_nowait(_CatchUp())
+
+    def watch(self, channels: tuple[ChannelConfig, ...]) -> None:
+        """Watch `channels` from now on: a new one is caught up (its first read, the backfill), the live
+        events of one no longer listed are ignored, and a changed one (say, its role) is read as it is now."""
+        listed = {c.key: c for c in channels}
+        added = tuple(c for c in channels if c.key not in {known.key for known in self.channels})
+        self.channels = channels
+        for peer_id, watched in list(self.watched.items()):
+            if watched.key not in listed:
+                del self.watched[peer_id]
+            elif listed[watched.key] != watched.config:
+                self.watched[peer_id] = Watched(listed[watched.key], watched.peer)
+        self._behind &= set(listed)
+        if added and self._worker is not None:
+            self._flush_albums()
+            self._queue.put_nowait(_CatchUp(added))
 
     async def idle(self) -> None:
         """Wait until every queued event and catch-up has been handled."""
@@ -188,7 +207,7 @@ class TelethonMonitor:
 
     async def _handle(self, job: object) -> None:
         if isinstance(job, _CatchUp):
-            for channel in self.channels:
+            for channel in self.channels if job.channels is None else job.channels:
                 await self._catch_up_channel(channel)
             return
         watched = self.watched.get(getattr(job, "peer_id", 0))

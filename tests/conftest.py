@@ -50,3 +50,24 @@ async def store(db_path: Path) -> AsyncIterator[StoreThread]:
 def settings() -> Settings:
     """The project's default configuration (channels, feeds, topics) as shipped in config/."""
     return load_settings(ROOT / "config" / "communique.toml")
+
+
+UNOPENABLE_STORES = ["in a read-only folder", "under a file"]
+
+
+def unopenable_store(tmp_path: Path, case: str) -> tuple[Path, str]:
+    """A store path that cannot be opened for writing, and the problem the one-line error names.
+    Root writes into a read-only folder regardless of its mode, so that case is skipped for root;
+    a path under a regular file cannot be opened by anyone, root included."""
+    if case == "under a file":
+        plain = tmp_path / "notes.txt"
+        plain.write_text("a file, not a folder")
+        return plain / "communique.db", f"{plain} is a file, not a folder"
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        return folder / "communique.db", "read-only: the file and its folder must be writable"
+    pytest.skip("this user (root) writes into a folder of mode 0o555; 'under a file' covers root")

@@ -220,3 +220,56 @@ def test_one_wire_story_carried_by_several_outlets_is_one_line_naming_them_all()
     lines = block.splitlines()[1:]
     assert len(lines) == 2
     assert 'also <a href="https://yahoo.example/1">Yahoo</a>, <a href="https://msn.example/1">MSN</a>' in lines[0]
+
+
+EXCHANGE_POST = ("В результате переговорного процесса с подконтрольной киевскому режиму территории возвращены "
+                 "103 российских военнослужащих. В обмен переданы 103 военнопленных ВСУ.")
+EXCHANGE_REPORT = dict(title="Из плена вернули 103 российских военнослужащих",
+                       text="В результате переговорного процесса с подконтрольной киевскому режиму территории "
+                            "возвращены 103 российских военнослужащих, в обмен переданы 130 военнопленных ВСУ.",
+                       lang="ru")
+
+
+def test_a_report_with_other_figures_is_shown_with_a_warning_next_to_it(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_news(db, NewsItem(source="Вести <ru>", guid="v1", url="https://vesti.example/1",
+                             date=NOW - timedelta(hours=1), **EXCHANGE_REPORT), settings=settings, now=NOW)
+    ingest_news(db, NewsItem(source="Wire", guid="w1", url="https://wire.example/1", date=NOW - timedelta(hours=1),
+                             title="Russia and Ukraine swap 103 for 103 prisoners",
+                             text="Russia returned 103 servicemen in exchange for 103 Ukrainian prisoners of war.",
+                             lang="en"), settings=settings, now=NOW)
+    ingest_statement(db, _post(104, EXCHANGE_POST), settings=settings, now=NOW)
+    text = sent_text(db)
+    vesti, = (line for line in text.splitlines() if "vesti.example" in line)
+    below = text.splitlines()[text.splitlines().index(vesti) + 1]
+    assert below.strip() == "⚠ reports 130 prisoners (statement: 103)"
+    assert "Вести &lt;ru&gt;" in vesti and text.count("⚠") == 1  # the agreeing report carries none
+    assert length(text) <= MESSAGE_LIMIT
+
+
+def test_a_follow_up_of_a_differing_first_report_carries_the_warning(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    update_subscriber(db, 1, coverage_followups=1)
+    ingest_statement(db, _post(105, EXCHANGE_POST), settings=settings, now=NOW)
+    [alert] = claim(db, "bot", now=NOW, limit=1)
+    mark_sent(db, alert["id"], [1], now=NOW)
+    ingest_news(db, NewsItem(source="Вести", guid="v2", url="https://vesti.example/2", date=NOW, **EXCHANGE_REPORT),
+                settings=settings, now=NOW)
+    [follow_up] = pending_for(db)
+    assert follow_up["kind"] == "coverage" and "⚠ reports 130 prisoners (statement: 103)" in follow_up["text"]
+
+
+def test_a_warning_is_escaped_and_a_block_full_of_them_still_fits():
+    from communique.discrepancy import Difference
+    from communique.render import coverage_block, with_coverage
+
+    news = [{"news_id": i, "source": f"Outlet {i}", "title": "T" * 300, "url": f"https://n.example/{i}",
+             "lang": "en", "delay_minutes": i} for i in range(20)]
+    differs = {i: [Difference("<46>", "31 & more", "drones"), Difference("Belgorod", "Bryansk", "place")]
+               for i in range(20)}
+    assert "⚠ reports 31 &amp; more drones (statement: &lt;46&gt;); reports Bryansk (statement: Belgorod)" in \
+        coverage_block(news[:1], differs=differs)
+    statement = {"date": NOW.isoformat(), "text": "слово " * 3000, "url": "https://t.me/mod_russia/1", "media": None}
+    placeholder = '<coverage of="1"/>'
+    queued = alert_text(statement, "Channel", placeholder, [], ZoneInfo("Asia/Beirut"))
+    assert length(with_coverage(queued, placeholder, news, differs)) <= MESSAGE_LIMIT

@@ -230,3 +230,15 @@ async def test_blocking_removing_and_adding_the_bot_are_followed(fake_bot_api: F
         await bot.say(ADMIN, "/stats")
         assert await active(GROUP) == 0
         assert await active(READER) == 1
+
+
+async def test_whoami_tells_a_user_their_id_for_the_admins_list_and_a_group_its_chat_id(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings) -> None:
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        assert await bot.say(READER, "/whoami") == [
+            "Your Telegram user id: 4242\nTo administer this bot, add 4242 to admins in communique.toml and "
+            "restart it."]
+        [answer] = await bot.say(GROUP, "/whoami", chat_type="supergroup", user_id=ADMIN)
+        assert answer == (f"Your Telegram user id: {ADMIN}\nThis chat's id: {GROUP}\n"
+                          "You are one of this bot's administrators.")
+        assert "/whoami" in (await bot.say(READER, "/help"))[0]

@@ -61,7 +61,8 @@ def count_in(db: Any, *states: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state IN ({marks})", states).fetchone()[0]
 
 
-async def until(store: StoreThread, predicate: Any, timeout: float = 20.0) -> None:
+async def until(store: StoreThread, predicate: Any, timeout: float = 60.0) -> None:
+    """Wait for `predicate` on the store; the timeout is generous, for a machine loaded by other work."""
     deadline = time.monotonic() + timeout
     while not await store.run(predicate):
         assert time.monotonic() < deadline, "delivery did not get there in time"
@@ -225,6 +226,22 @@ async def test_two_workers_at_once_never_send_the_same_alert_twice(
         s.close()
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
     assert set(senders) == {"w0", "w1"}  # both took part
+
+
+async def test_a_worker_holds_its_lease_before_its_first_claim_so_another_never_takes_its_rows(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, store: StoreThread) -> None:
+    chats = [31_000 + i for i in range(20)]
+    alert_everyone(db_path, chats, settings)
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        # Started in the same moment on one store thread, their first store calls queue one behind the other.
+        pair = [Delivery(bot, store, DeliveryOptions(worker=f"w{i}", limits=Limits(overall=60), poll_interval=0.02))
+                for i in range(2)]
+        for worker in pair:
+            worker.start()
+        await until(store, settled)
+        for worker in pair:
+            await worker.stop()
+    assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
 
 
 async def test_a_burst_to_one_group_keeps_its_order_and_the_group_and_chat_limits(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from bot_harness import ADMIN, running_bot
 from communique.bot.app import BotUnavailable, build_application, delivery_options, serve
-from conftest import NOW, ROOT
+from conftest import NOW, ROOT, UNOPENABLE_STORES, unopenable_store
 from fakebotapi import FakeBotAPI
 from fakebotapi_rules import ApiError
 
@@ -67,8 +67,11 @@ def test_a_wrong_token_is_one_clear_line_and_a_non_zero_exit(fake_bot_api: FakeB
     process = communique("bot", "--db", str(tmp_path / "bot.db"), env=env, cwd=tmp_path)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
-    assert stderr.splitlines() == ["communique: error: the Bot API server refused TELEGRAM_BOT_TOKEN (wrong or "
-                                   "revoked token; get one from @BotFather)"]
+    *logged, error = stderr.splitlines()
+    assert error == ("communique: error: the Bot API server refused TELEGRAM_BOT_TOKEN (wrong or revoked token; get "
+                     "one from @BotFather)")
+    assert [line.split(" ", 2)[2] for line in logged] == [f"INFO communique: configuration: {CONFIG} "
+                                                          "($COMMUNIQUE_CONFIG)"]
     assert "WrongToken" not in stdout + stderr
 
 
@@ -98,7 +101,8 @@ async def test_the_command_menu_is_registered_for_everyone_and_for_admins(
         everyone = [c["command"] for c in fake_bot_api.commands()]
         admins = [c["command"] for c in fake_bot_api.commands({"type": "chat", "chat_id": ADMIN})]
     assert everyone[:4] == ["start", "help", "topics", "subscribe"] and "stats" not in everyone
-    assert admins[-3:] == ["channels", "feeds", "stats"]
+    assert admins[-9:] == ["channels", "feeds", "stats", "addchannel", "removechannel", "addfeed", "removefeed",
+                           "addtopic", "removetopic"]
     assert fake_bot_api.calls_to("setMyDescription") and fake_bot_api.calls_to("setMyShortDescription")
 
 
@@ -128,16 +132,20 @@ async def test_the_token_never_reaches_the_logs(fake_bot_api: FakeBotAPI, db_pat
     assert not any(secret in (r.exc_text or "") for r in caplog.records)
 
 
+@pytest.mark.parametrize("case", ["in a missing folder", *UNOPENABLE_STORES])
 def test_a_store_that_cannot_be_opened_stops_the_bot_before_it_serves(
         fake_bot_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, case: str) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_bot_api.token)
     monkeypatch.setenv("TELEGRAM_BOT_API_URL", fake_bot_api.base_url)
-    path = tmp_path / "missing" / "bot.db"
+    if case == "in a missing folder":
+        path = tmp_path / "missing" / "bot.db"
+        problem = f"the folder {path.parent} does not exist"
+    else:
+        path, problem = unopenable_store(tmp_path, case)
     assert main(["--config", str(CONFIG), "bot", "--db", str(path)]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        f"communique: error: {path}: cannot open the store (the folder {path.parent} does not exist)"]
+    assert capsys.readouterr().err.splitlines() == [f"communique: error: {path}: cannot open the store ({problem})"]
     assert "serving" not in caplog.text and fake_bot_api.calls == []
 
 

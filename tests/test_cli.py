@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, UNOPENABLE_STORES, unopenable_store
 
 from communique.cli import main
 
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch, tmp_path):
-    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "COMMUNIQUE_DB"):
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_SESSION", "COMMUNIQUE_DB",
+                 "COMMUNIQUE_CONFIG", "COMMUNIQUE_ENV_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no user configuration folder
     monkeypatch.chdir(tmp_path)  # no .env, no ./config: the bundled configuration is used
 
 
@@ -24,6 +26,8 @@ def test_demo_prints_alerts_with_source_and_news_links_and_a_digest(capsys):
     assert "Reported by" in out
     assert any(f"(https://{outlet}.example/" in out for outlet in ("samplewire", "vesti-sample"))
     assert "No tracked outlet has reported this yet." in out
+    # a report with other figures than the statement's is flagged in the alert and counted in the digest
+    assert "⚠ reports 130 prisoners (statement: 103)" in out and "· 1 report differs" in out
     assert "daily digest" in out and "not yet reported" in out
     assert "Going live" in out
 
@@ -44,6 +48,24 @@ def test_match_prints_one_json_line_per_statement_best_first(capsys, tmp_path):
     assert lines[0]["matches"][0]["news_id"] == "n1" and lines[1]["matches"][0]["news_id"] == "n2"
     assert all(0 <= m["score"] <= 1 for line in lines for m in line["matches"])
     assert all(len(line["matches"]) <= 2 for line in lines)
+
+
+def test_match_says_which_figures_a_report_gives_otherwise(capsys, tmp_path):
+    statements = tmp_path / "s.jsonl"
+    news = tmp_path / "n.jsonl"
+    statements.write_text(json.dumps({"id": "s1", "lang": "ru", "date": "2025-12-06T05:00:00Z", "text":
+                                      "Над территориями Белгородской и Курской областей уничтожены 46 украинских "
+                                      "беспилотников, сообщает Минобороны."}) + "\n")
+    news.write_text("\n".join(json.dumps(n) for n in [
+        {"id": "same", "lang": "en", "date": "2025-12-06T07:00:00Z",
+         "title": "Russia downs 46 drones over Belgorod and Kursk", "text": "The defence ministry said 46 drones."},
+        {"id": "other", "lang": "en", "date": "2025-12-06T08:00:00Z",
+         "title": "Russia downs 31 drones over Belgorod and Kursk", "text": "The defence ministry said 31 drones."},
+    ]) + "\n")
+    assert main(["match", "--statements", str(statements), "--news", str(news)]) == 0
+    [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    differs = {m["news_id"]: m["differs"] for m in line["matches"]}
+    assert differs == {"same": [], "other": [{"statement": "46", "report": "31", "kind": "drones"}]}
 
 
 def test_match_reports_an_invalid_line_with_its_number(capsys, tmp_path):
@@ -121,3 +143,12 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_the_path_and_the_probl
     assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store "
                                          f"({problem.format(tmp=tmp_path)})"]
     assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("case", UNOPENABLE_STORES)
+def test_a_store_that_cannot_be_written_is_one_line_and_exit_2(capsys, tmp_path, case):
+    path, problem = unopenable_store(tmp_path, case)
+    assert main(["feeds", "--db", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"communique: error: {path}: cannot open the store ({problem})"]
+    assert not path.exists()

@@ -47,6 +47,12 @@ def test_a_figure_is_the_same_evidence_in_digits_and_in_words(text, figure):
     assert figure in index_terms(text)
 
 
+def test_everyday_english_words_are_not_figures_of_other_languages():
+    terms = index_terms("The General Staff announced on January 7 that once more")
+    assert "10" not in terms and "11" not in terms  # Turkish "on" is ten, Spanish "once" eleven
+    assert mentioned_days(terms, date(2026, 1, 7)) == [date(2026, 1, 7)]
+
+
 def test_two_figures_in_a_row_stay_two():
     terms = index_terms("two, three drones")
     assert "2" in terms and "3" in terms and "5" not in terms

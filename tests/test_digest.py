@@ -302,3 +302,22 @@ def test_the_digest_ends_with_the_fastest_outlets_and_the_posts_no_outlet_picked
         "• Not picked up by any outlet: 2 of 4: 27 Nov 12:00 · 27 Nov 13:00"]  # in time order, across topics
     assert '<a href="https://t.me/mod_russia/13">27 Nov 12:00</a>' in messages[-1]
     parse_html(messages[-1])
+
+
+def test_reports_whose_figures_differ_are_counted_in_the_digest(db, settings):
+    reader(db)
+    previous_digest(db, settings)
+    for n, (figure, outlets) in enumerate(((46, [46, 31]), (38, [38]))):
+        sid = post(db, "mod_russia", 6000 + n, AIR.format(n=figure), YESTERDAY + timedelta(hours=1 + n))
+        for outlet, reported in zip(("TASS", "Reuters"), outlets, strict=False):
+            item = NewsItem(source=outlet, guid=f"{outlet}/{sid}", title=f"{reported} drones downed over Belgorod",
+                            text=f"Air defences destroyed {reported} drones over Belgorod and Kursk.", lang="en",
+                            url=f"https://{outlet.lower()}.example/{sid}", date=YESTERDAY + timedelta(hours=2 + n))
+            save_match(db, sid, upsert_news(db, item, now=TODAY)[0], 0.9, "test", now=TODAY)
+    [message] = plan_digest(db, CHAT, now=TODAY, settings=settings).messages()
+    text = strip_tags(message)
+    assert "2 statements · 2 reported · 0 not yet reported · 0 edited · 0 deleted · 1 report differs" in text
+    entries = text.split("⏱ Speed of coverage")[0]
+    forty_six, thirty_eight = (line for line in entries.splitlines() if line.startswith("• "))
+    assert forty_six.endswith("reported by 2 outlets (first: TASS, +1 h 00 min) · ⚠ 1 report differs")
+    assert "differ" not in thirty_eight

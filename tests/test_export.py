@@ -68,6 +68,10 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
     edited = next(r for r in records if r["url"].endswith("/41206"))
     assert [(e["version"], e["at"]) for e in edited["edits"]] == [(2, "2026-11-27T10:00:00+00:00")]
     assert "19" in edited["edits"][0]["text"] and "17" in edited["original_text"]
+    exchange = [r for record in records for r in record["reports"] if r["differs"]]
+    assert [r["differs"] for r in exchange] == [  # the post edited to 19 now differs from its report of 17
+        [{"statement": "19", "report": "17", "kind": "drones"}],
+        [{"statement": "103", "report": "130", "kind": "prisoners"}]]
     deleted = next(r for r in records if r["url"].endswith("/41211"))
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"
     assert deleted["deletions"] == [{"message_id": "41211", "at": "2026-11-28T20:00:00+00:00"}]

@@ -7,7 +7,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from communique.bot.context import Context
-from communique.bot.handlers import admin, archive, export, language, membership, preferences, subscriptions
+from communique.bot.handlers import (
+    admin,
+    archive,
+    catalogue,
+    export,
+    identity,
+    language,
+    membership,
+    preferences,
+    subscriptions,
+)
 from communique.bot.handlers.common import (
     COMMANDS,
     ONLY_GROUP_ADMINS,
@@ -17,7 +27,7 @@ from communique.bot.handlers.common import (
     reply,
     translator,
 )
-from communique.bot.keyboards import LANGUAGE_PREFIX, TOPIC_PREFIX
+from communique.bot.keyboards import CHANGE_PREFIX, LANGUAGE_PREFIX, TOPIC_PREFIX
 from telegram import BotCommand, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
@@ -38,12 +48,17 @@ HANDLERS: dict[str, Handler] = {
     "subscribe": subscriptions.subscribe, "unsubscribe": subscriptions.unsubscribe, "list": subscriptions.list_,
     "digest": preferences.digest, "timezone": preferences.timezone, "updates": preferences.updates,
     "pause": preferences.pause, "resume": preferences.resume, "stop": preferences.stop,
-    "latest": archive.latest, "search": archive.search, "export": export.export,
+    "latest": archive.latest, "search": archive.search, "export": export.export, "whoami": identity.whoami,
     "language": language.language,
     "channels": admin.channels, "feeds": admin.feeds, "stats": admin.stats,
+    "addchannel": catalogue.add_channel, "removechannel": catalogue.remove_channel,
+    "addfeed": catalogue.add_feed, "removefeed": catalogue.remove_feed,
+    "addtopic": catalogue.add_topic, "removetopic": catalogue.remove_topic,
 }
 
 
+# Handled beside the others rather than in turn: checking a feed may wait on a slow site for a while.
+SLOW = frozenset({"addfeed"})
 CHANGES_SETTINGS = frozenset({"subscribe", "unsubscribe", "digest", "timezone", "updates", "pause", "resume", "stop",
                               "language"})
 
@@ -133,11 +148,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             handler = bot_admins_only(command.name, handler)
         elif command.name in CHANGES_SETTINGS:
             handler = group_admins_only(handler)
-        application.add_handler(CommandHandler(command.name, handler))
+        application.add_handler(CommandHandler(command.name, handler, block=command.name not in SLOW))
     application.add_handler(CallbackQueryHandler(group_admins_only(subscriptions.topic_button),
                                                  pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(group_admins_only(language.language_button),
                                                  pattern=f"^{LANGUAGE_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(catalogue.change_button, pattern=f"^{CHANGE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(ChatMemberHandler(membership.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, unknown))

@@ -1,20 +1,25 @@
-"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats."""
+"""Administrators' commands (user ids from `admins` in the configuration): /channels, /feeds, /stats.
+
+The lists are the live catalogue (`settings_of` reads it from the store); changes are in `catalogue.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from communique.bot.context import Context, settings_of, store_of
-from communique.bot.handlers.common import now, reply, translator
+from communique.bot.handlers.common import log, now, reply, translator
 from sqlite_utils import Database
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
 from communique.coverage_stats import STATS_PERIOD, last_days, stats_lines
 from communique.embedding_index import progress as embedding_progress
 from communique.i18n import ENGLISH, Tr
 from communique.messages import esc, split_blocks
 from communique.settings import Settings
+from communique.store.catalogue import Entry, Kind, key_of, provenance
 
 
 def channel_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
@@ -34,7 +39,7 @@ def channel_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]
         if row.get("last_error"):
             line += f"\n  ⚠️ {esc(row['last_error'])} ({esc(row.get('last_error_at') or '')})"
         blocks.append(line)
-    return blocks or [t.gettext("No channels are configured.")]
+    return _with_provenance(db, "channel", blocks or [t.gettext("No channels are watched.")], settings.channels, t)
 
 
 def feed_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
@@ -49,7 +54,22 @@ def feed_rows(db: Database, settings: Settings, t: Tr = ENGLISH) -> list[str]:
                       + f"\n  {t.isolate(esc(feed.url))}\n  "
                       + t.ngettext("{count} item, newest {last}", "{count} items, newest {last}", count).format(
                           count=count, last=t.isolate(esc(last)) if last else t.gettext("never")))
-    return blocks or [t.gettext("No feeds are configured.")]
+    return _with_provenance(db, "feed", blocks or [t.gettext("No feeds are polled.")], settings.feeds, t)
+
+
+def _with_provenance(db: Database, kind: Kind, blocks: list[str], entries: Sequence[Entry],
+                     t: Tr = ENGLISH) -> list[str]:
+    """Mark the entries added in chat, and name those removed in chat that the configuration still lists
+    (the reason they are missing here)."""
+    added, removed = provenance(db, kind)
+    added_in_chat = " · " + t.gettext("added in chat") + "\n"
+    marked = [block.replace("\n", added_in_chat, 1) if key_of(entry) in added else block
+              for block, entry in zip(blocks, entries, strict=False)] + blocks[len(entries):]
+    if removed:
+        names = t.join(t.isolate(esc(f"@{key}" if kind == "channel" else key)) for key in removed)
+        marked.append(t.gettext("Removed in chat, though the configuration lists them (/add{kind} brings one back): "
+                                "{names}").format(kind=kind, names=names))
+    return marked
 
 
 def _value(db: Database, sql: str) -> Any:
@@ -111,7 +131,19 @@ async def feeds(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
-    """Admin: counts of statements, news, subscribers and the delivery queue; the speed of coverage."""
+    """Admin: counts, the delivery queue and the speed of coverage (privately, if asked in a group)."""
     t = translator(update, context)
     rows = await store_of(context).run(stats_page, settings_of(context), now(), t)
-    await reply(update, "\n".join(["<b>" + t.gettext("Communique statistics") + "</b>", *rows]), t=t)
+    text = t.lines("\n".join(["<b>" + t.gettext("Communique statistics") + "</b>", *rows]))
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private":
+        await reply(update, text)
+        return
+    try:
+        await context.bot.send_message(user.id, text)
+    except (Forbidden, BadRequest) as exc:  # the admin never opened a private chat with the bot
+        log.info("could not send /stats to admin %s privately: %s", user.id, exc)
+        await reply(update, t.gettext("I cannot write to you privately: open a chat with me, press Start, then ask "
+                                      "again."), t=t)
+        return
+    await reply(update, t.gettext("I have sent you the statistics in a private message."), t=t)

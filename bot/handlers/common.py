@@ -49,9 +49,19 @@ COMMANDS = (
     Command("pause", N_("Pause alerts and the digest")),
     Command("resume", N_("Resume after /pause")),
     Command("stop", N_("Forget this chat and its data")),
+    Command("whoami", N_("Your Telegram user id and this chat's id")),
     Command("channels", N_("Watched channels and their state"), admin=True),
     Command("feeds", N_("News feeds and their state"), admin=True),
     Command("stats", N_("Counts, the delivery queue, speed of coverage"), admin=True),
+    Command("addchannel", N_("Watch a channel"), N_("@channel [official | news]"), "/addchannel @mod_russia official",
+            admin=True),
+    Command("removechannel", N_("Stop watching a channel"), N_("@channel"), "/removechannel @mod_russia", admin=True),
+    Command("addfeed", N_("Poll an RSS or Atom feed"), N_("<URL>"), "/addfeed https://meduza.io/rss/all", admin=True),
+    Command("removefeed", N_("Stop polling a feed"), N_("<URL | outlet>"), "/removefeed https://meduza.io/rss/all",
+            admin=True),
+    Command("addtopic", N_("Offer a topic to subscribers"), N_("<name>: <keyword>; <keyword>..."),
+            "/addtopic ceasefire: перемирие; ceasefire; هدنة", admin=True),
+    Command("removetopic", N_("Withdraw a topic"), N_("<name>"), "/removetopic ceasefire", admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 

@@ -53,6 +53,8 @@ def open_db(path: str | Path, *, check_same_thread: bool = True) -> Database:
 
 def _problem(path: Path, exc: sqlite3.Error) -> str:
     """What the user can fix, in words: SQLite says "unable to open database file" for several causes."""
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"{path.parent} is a file, not a folder"
     if not path.parent.is_dir():
         return f"the folder {path.parent} does not exist"
     if path.is_dir():

