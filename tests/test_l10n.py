@@ -3,6 +3,7 @@ Arabic and Hebrew laid out right to left."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -126,6 +127,22 @@ async def test_the_command_menu_and_description_are_set_in_every_language(
     short = {c.params.get("language_code"): c.params["short_description"]
              for c in fake_bot_api.calls_to("setMyShortDescription")}
     assert max(map(len, descriptions.values())) <= 512 and max(map(len, short.values())) <= 120  # Telegram's limits
+
+
+async def test_an_admin_changes_the_watched_channels_in_russian_and_the_audit_log_stays_english(
+        fake_bot_api: FakeBotAPI, db_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "communique.bot")
+    async with running_bot(fake_bot_api, db_path, settings) as bot:
+        [question] = await bot.say(ADMIN, "/addchannel @rusemb_sy", language_code="ru")
+        message = fake_bot_api.sent_messages(ADMIN)[-1]
+        buttons = {b["text"]: b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row}
+        fake_bot_api.push_callback_query(ADMIN, ADMIN, buttons["✅ Подтвердить"], message["message_id"],
+                                         language_code="ru")
+        await fake_bot_api.wait_for(lambda: bool(fake_bot_api.calls_to("editMessageText", ADMIN)))
+    assert question == "Отслеживать @rusemb_sy как источник официальных заявлений?"
+    assert set(buttons) == {"✅ Подтвердить", "✖️ Отмена"}
+    assert fake_bot_api.sent_messages(ADMIN)[-1]["text"].startswith("✅ Добавлено: канал @rusemb_sy (official).")
+    assert "audit: admin 777 added channel @rusemb_sy (official)" in caplog.text
 
 
 def test_a_chat_language_comes_from_the_telegram_language_code() -> None:
