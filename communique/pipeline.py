@@ -50,15 +50,10 @@ def match_options(settings: Settings) -> MatchOptions:
     return MatchOptions(top=20, after=timedelta(hours=settings.match_window_hours))
 
 
-def _tz(db: Database, chat_id: int, settings: Settings) -> ZoneInfo:
-    row = db.execute("SELECT timezone FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
-    return ZoneInfo((row and row[0]) or settings.timezone)
-
-
-def _tr(db: Database, chat_id: int) -> Tr:
-    """The chat's language (English for a chat that has none)."""
-    row = db.execute("SELECT language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
-    return tr(row and row[0])
+def _zone_and_language(db: Database, chat_id: int, settings: Settings) -> tuple[ZoneInfo, Tr]:
+    """The chat's time zone and language (the configured zone, English, for a chat that has none), in one read."""
+    row = db.execute("SELECT timezone, language FROM subscribers WHERE chat_id = ?", (chat_id,)).fetchone()
+    return ZoneInfo((row and row[0]) or settings.timezone), tr(row and row[1])
 
 
 def channel_title(db: Database, channel: str, settings: Settings) -> str:
@@ -210,7 +205,7 @@ def _alert_texts(db: Database, statement_id: int, *, settings: Settings) -> tupl
     for chat_id, reasons in audience.items():
         if chat_id in had_it:
             continue
-        tz, t = _tz(db, chat_id, settings), _tr(db, chat_id)
+        tz, t = _zone_and_language(db, chat_id, settings)
         if (t.lang, tz.key, tuple(reasons)) not in texts:
             coverage = alert_coverage.placeholder(ids, t.lang)  # filled in when sent, with reports found meanwhile
             texts[(t.lang, tz.key, tuple(reasons))] = render.alert_text(row, title, coverage, reasons, tz,
@@ -236,7 +231,7 @@ def _follow_up(db: Database, statement_id: int, kind: str, *, settings: Settings
     key = f"edit:{statement_key(row)}:v{version}" if kind == "edit" else f"delete:{statement_key(row)}"
     queued = 0
     for chat_id in _recipients(db, row, "edit_followups"):
-        tz, t = _tz(db, chat_id, settings), _tr(db, chat_id)
+        tz, t = _zone_and_language(db, chat_id, settings)
         text = (render.edit_text(row, title, previous_text or "", tz, t) if kind == "edit"
                 else render.deletion_text(row, title, tz, t))
         queued += outbox.enqueue(db, Alert(key, chat_id, text, kind=kind, statement_id=statement_id), now=now)
@@ -251,7 +246,8 @@ def _coverage_follow_up(db: Database, statement_id: int, news_id: int, *, settin
     title = channel_title(db, row["channel"], settings)
     queued = 0
     for chat_id in _recipients(db, row, "coverage_followups", queued=False):  # a waiting alert was rewritten
-        text = render.coverage_text(row, title, item, _tz(db, chat_id, settings), differs, _tr(db, chat_id))
+        tz, t = _zone_and_language(db, chat_id, settings)
+        text = render.coverage_text(row, title, item, tz, differs, t)
         alert = Alert(f"coverage:{statement_key(row)}", chat_id, text, kind="coverage", statement_id=statement_id)
         queued += outbox.enqueue(db, alert, now=now)
     return queued
