@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot_harness import FAST
+from communique.bot import outbox_state
 from communique.bot.delivery import Delivery, DeliveryOptions
 from communique.bot.ratelimit import Limits
 from conftest import NOW, ROOT
@@ -127,15 +128,13 @@ async def test_a_worker_that_died_elsewhere_has_its_claims_taken_over_when_its_l
 
 KILLED_WORKER = """
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from communique.bot import outbox_state
 from communique.process import identity
-from communique.store import open_db, transaction, workers
+from communique.store import open_db, transaction
 db = open_db(sys.argv[1])
 with transaction(db):
-    now = datetime.now(UTC)
-    workers.renew(db, identity(), now + timedelta(seconds=30))
-    rows = outbox_state.claim(db, identity(), now=now, limit=int(sys.argv[2]))
+    lease, rows = outbox_state.claim(db, identity(), clock=lambda: datetime.now(UTC), lease=30, limit=int(sys.argv[2]))
 print(len(rows), flush=True)
 sys.stdin.read()  # until killed
 """
@@ -225,6 +224,44 @@ async def test_two_workers_at_once_never_send_the_same_alert_twice(
         s.close()
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
     assert set(senders) == {"w0", "w1"}  # both took part
+
+
+def test_two_workers_starting_at_once_never_claim_the_same_rows(db_path: Path) -> None:
+    # A worker's first claim takes its lease in the same transaction: a claim without a live lease would be taken
+    # over by the other worker's next claim, and both would send it.
+    queue(db_path, *(Alert(f"news:{n}", 24_000 + n, f"Item {n}") for n in range(4)))
+    db = open_db(db_path)
+    claimed = {}
+    for worker in ("w0", "w1"):
+        with transaction(db):
+            _, rows = outbox_state.claim(db, worker, clock=lambda: datetime.now(UTC), lease=30, limit=2)
+        claimed[worker] = [row["chat_id"] for row in rows]
+    db.conn.close()
+    assert claimed == {"w0": [24_000, 24_001], "w1": [24_002, 24_003]}
+
+
+async def test_a_worker_held_up_past_its_lease_does_not_send_what_another_worker_took_over(
+        fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
+    chat = 23_001
+    queue(db_path, *(Alert(f"news:{n}", chat, f"Item {n}") for n in range(3)))
+    late = [timedelta()]
+    clock = lambda: datetime.now(UTC) + late[0]  # noqa: E731
+    # One message per 2 s to the chat: after Item 0 the first worker waits, holding Items 1 and 2.
+    options = {"limits": Limits(chat_window=2.0), "poll_interval": 0.05}
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        first = Delivery(bot, store, DeliveryOptions(worker="held-up", **options), clock=clock)
+        first.start()
+        await until(store, lambda db: count_in(db, "sent") == 1)
+        late[0] = timedelta(minutes=1)  # the first worker was held up: its 30 s lease has run out meanwhile
+        other_store = StoreThread(db_path)
+        other = Delivery(bot, other_store, DeliveryOptions(worker="other", **options), clock=clock)
+        other.start()
+        await until(store, settled)
+        await asyncio.sleep(2.5)  # the first worker's turn for the chat comes again
+        await other.stop()
+        await first.stop()
+        other_store.close()
+    assert fake_bot_api.texts(chat) == ["Item 0", "Item 1", "Item 2"]
 
 
 async def test_a_burst_to_one_group_keeps_its_order_and_the_group_and_chat_limits(
