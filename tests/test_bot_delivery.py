@@ -62,11 +62,19 @@ def count_in(db: Any, *states: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state IN ({marks})", states).fetchone()[0]
 
 
-async def until(store: StoreThread, predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+async def until(store: StoreThread, predicate: Any, timeout: float = 20.0, *, progress: Any = None) -> None:
+    """Wait for `predicate`; fail after `timeout` seconds, counted from the last change of `progress` if given:
+    on a loaded machine a long delivery is slow, not stuck, while rows keep being settled."""
+    deadline, last = time.monotonic() + timeout, None
     while not await store.run(predicate):
-        assert time.monotonic() < deadline, "delivery did not get there in time"
+        if progress is not None and (now := await store.run(progress)) != last:
+            deadline, last = time.monotonic() + timeout, now
+        assert time.monotonic() < deadline, f"delivery did not get there in time (stuck at {last})"
         await asyncio.sleep(0.05)
+
+
+def done(db: Any) -> int:
+    return count_in(db, "sent", "skipped", "failed")
 
 
 def settled(db: Any) -> bool:
@@ -79,7 +87,7 @@ async def deliver(fake: FakeBotAPI, store: StoreThread, **options: Any) -> list[
     async with Bot(fake.token, base_url=fake.base_url) as bot:
         delivery = Delivery(bot, store, DeliveryOptions(**options))
         delivery.start()
-        await until(store, settled)
+        await until(store, settled, progress=done)
         await delivery.stop()
     return await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
 
@@ -215,7 +223,7 @@ async def test_two_workers_at_once_never_send_the_same_alert_twice(
                                                     poll_interval=0.02)) for i, s in enumerate(stores)]
         for worker in workers:
             worker.start()
-        await until(stores[0], settled)
+        await until(stores[0], settled, progress=done)
         for worker in workers:
             await worker.stop()
     senders = await stores[0].run(lambda db: dict(db.execute("SELECT claimed_by, count(*) FROM outbox "
