@@ -115,7 +115,7 @@ class Delivery:
         await self.store.run(workers.retire, self.options.worker)
 
     async def run(self) -> None:
-        lease = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
+        renewal = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
         try:
             while True:
                 room = self.options.backlog - self._held
@@ -132,7 +132,7 @@ class Delivery:
                 if len(rows) < room:
                     await asyncio.sleep(self.options.poll_interval)
         finally:
-            lease.cancel()
+            renewal.cancel()
             for drain in list(self._drains.values()):
                 drain.cancel()
 

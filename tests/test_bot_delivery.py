@@ -127,11 +127,18 @@ async def test_a_worker_that_died_elsewhere_has_its_claims_taken_over_when_its_l
         await asyncio.sleep(0.3)  # requests already on the wire finish and are recorded
         orphaned = await store.run(count_in, "sending")
         assert orphaned > 0
+        last_lease = await store.run(lease_of, "other-host:1:1")
         second = Delivery(bot, store, DeliveryOptions(worker="second", **options))
         second.start()
         await until(store, settled)
         await second.stop()
+        assert await store.run(lease_of, "other-host:1:1") == last_lease  # a dead worker renews nothing
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
+
+
+def lease_of(db: Any, worker: str) -> str | None:
+    row = db.execute("SELECT lease_until FROM workers WHERE worker = ?", (worker,)).fetchone()
+    return row[0] if row else None
 
 
 KILLED_WORKER = """
