@@ -87,8 +87,10 @@ async def deliver(fake: FakeBotAPI, store: StoreThread, **options: Any) -> list[
     async with Bot(fake.token, base_url=fake.base_url) as bot:
         delivery = Delivery(bot, store, DeliveryOptions(**options))
         delivery.start()
-        await until(store, settled, progress=done)
-        await delivery.stop()
+        try:
+            await until(store, settled, progress=done)
+        finally:  # a test that fails says why, not how the bot closed under a running delivery
+            await delivery.stop()
     return await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
 
 
