@@ -102,17 +102,23 @@ def rank_features(a: Assessment) -> list[float]:
     return [*a.evidence.vector, min(a.lexical.bm25, 1.5), a.lexical.relative, float(a.lexical.relative >= 0.999)]
 
 
-def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, iterations: int = 40) -> np.ndarray:
-    """Weighted L2 logistic regression by Newton's method; the last weight is the bias (not penalised)."""
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, iterations: int = 40,
+        offset: np.ndarray | None = None) -> np.ndarray:
+    """Weighted L2 logistic regression by Newton's method; the last weight is the bias (not penalised).
+    `offset` is a logit each row already has (a model the new weights add to)."""
     x1 = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(x1.shape[1])
     penalty = L2 * np.eye(x1.shape[1])
     penalty[-1, -1] = 0
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(-x1 @ w))
+        p = 1 / (1 + np.exp(-(x1 @ w + (0 if offset is None else offset))))
         hessian = x1.T @ (x1 * (weight * p * (1 - p))[:, None]) + penalty
         w -= np.linalg.solve(hessian, x1.T @ (weight * (p - y)) + penalty @ w)
     return w
+
+
+def logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
 
 
 def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -208,7 +214,9 @@ def main() -> None:
         print(f"\ncovered probability, {name} (cross-validated by statement; {relevant} reports in the dev set)")
         chosen = decision_table(rows, scores, relevant)
         print(f"  lowest threshold meeting precision 0.95 in both protocols and 0 unrelated: {chosen}")
-        print("  " + weights(name, w))
+        if chosen is not None:  # the bias that puts that threshold at the product's
+            w[-1] += logit(COVERED_THRESHOLD) - logit(chosen)
+        print("  " + weights(name, w) + f" (the bias puts {chosen} at {COVERED_THRESHOLD})")
 
     rank_rows = rows + claim_rows
     scores, w = cross_validated(rank_rows, rank_features,
@@ -217,6 +225,13 @@ def main() -> None:
     print(f"\nranking under the threshold: claims-en-dev MAP@5 {claims_map(claim_rows, claim_scores, claims_qrels):.3f}"
           " (cross-validated)")
     print("  " + weights("rank", w))
+    if embedder:  # the cosine's weight on top of that ranking, on the dev set (claims-en-dev is not embedded)
+        x = np.array([rank_features(r["a"]) for r in rows])
+        offset = np.hstack([x, np.ones((len(x), 1))]) @ w
+        cosine = np.array([[r["a"].cosine or 0.0] for r in rows])
+        c = fit(cosine, np.array([r["label"] for r in rows], dtype=float), np.array([covered_weight(r) for r in rows]),
+                offset=offset)
+        print(f"  fused ranking: + {c[0]:.3f} * (cosine - {-c[1] / c[0]:.3f})")
 
 
 if __name__ == "__main__":

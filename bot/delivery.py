@@ -22,11 +22,17 @@ What happens to a row on each answer:
 Exactly once: a row sent in parts records the parts already sent, so a retry sends only the
 rest.  Stopping the loop (cancelling it) lets requests already on the wire finish and be
 marked; `stop()` gives the rows claimed but not started back at once.  A worker holds a lease
-in the store, renewed while it runs: the claims of a worker whose lease has run out (`lease`
-seconds after it died) are taken over by any other, and those of a dead process of the same
-host at once, by the next claim (a restart after kill -9).  A chat's later rows wait while an
-earlier one is held, so each chat gets its messages in order across restarts.  Only a hard
-kill between Telegram's answer and the store's commit (milliseconds) can send a row twice.
+in the store, taken with its claims in one transaction and renewed while it runs: the claims
+of a worker whose lease has run out (`lease` seconds after it died) are taken over by any
+other, and those of a dead process of the same host at once, by the next claim (a restart
+after kill -9).  A live worker's lease can still run out if it is held up (a starved CPU, a
+stalled disk): so a request leaves only while the worker's lease, unbroken since the row was
+claimed, has at least half its length to run; otherwise the store is asked first whether the
+row is still this worker's (renewing the lease in the same transaction), and a row taken over
+meanwhile is left to the worker that took it.  A chat's later rows wait while an earlier one
+is held, so each chat gets its messages in order across restarts.  Only a hard kill between
+Telegram's answer and the store's commit (milliseconds), or a request held up on this side for
+over half a lease after that check, can send a row twice.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from communique.bot import outbox_state
+from communique.bot.outbox_state import Lease
 from communique.bot.ratelimit import Limits, SlidingWindowLimiter, retry_seconds
 from communique.bot.reply_limiter import ADMITTED
 from telegram import Bot, LinkPreviewOptions, Message
@@ -69,6 +76,10 @@ class DeliveryOptions:
     retry_backoff: float = 2.0  # seconds before the first retry after a network error; doubles each time
 
 
+class ClaimLost(Exception):
+    """The row was taken over by another worker while this one's lease had run out: it is not this one's to send."""
+
+
 class Delivery:
     """One worker delivering the outbox through `bot`; `start()` it, `stop()` it."""
 
@@ -87,6 +98,8 @@ class Delivery:
         self._held = 0
         self._task: asyncio.Task[None] | None = None
         self._per_chat = max(1, int(self.options.defer_after / self.options.limits.chat_window))
+        self._lease_until: datetime | None = None  # this worker's lease runs out then (as far as it knows)
+        self._lapsed_at: datetime | None = None  # found run out then: rows claimed before may be another's
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name=f"delivery {self.options.worker}")
@@ -102,9 +115,7 @@ class Delivery:
         await self.store.run(workers.retire, self.options.worker)
 
     async def run(self) -> None:
-        # The lease comes before the first claim: rows claimed without one could be taken over by another worker.
-        await self._renew_lease()
-        lease = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
+        renewal = asyncio.create_task(self._keep_lease(), name=f"lease {self.options.worker}")
         try:
             while True:
                 room = self.options.backlog - self._held
@@ -112,23 +123,45 @@ class Delivery:
                     self._settled.clear()
                     await self._settled.wait()
                     continue
-                rows = await self.store.run(outbox_state.claim, self.options.worker, now=self.clock(), limit=room)
+                lease, rows = await self.store.run(outbox_state.claim, self.options.worker, clock=self.clock,
+                                                   lease=self.options.lease, limit=room)
+                self._note(lease)
+                for row in rows:
+                    row["held_at"] = lease.at
                 await self._dispatch(rows)
                 if len(rows) < room:
                     await asyncio.sleep(self.options.poll_interval)
         finally:
-            lease.cancel()
+            renewal.cancel()
             for drain in list(self._drains.values()):
                 drain.cancel()
 
     async def _keep_lease(self) -> None:
         """Renew this worker's lease while the loop runs: its claims are its own only while it lives."""
         while True:
-            await asyncio.sleep(self.options.lease / 3)
-            await self._renew_lease()
+            await asyncio.sleep(self.options.lease / 3)  # the first claim took the lease
+            self._note(await self.store.run(outbox_state.hold, self.options.worker, clock=self.clock,
+                                            seconds=self.options.lease))
 
-    async def _renew_lease(self) -> None:
-        await self.store.run(workers.renew, self.options.worker, self.clock() + timedelta(seconds=self.options.lease))
+    def _note(self, lease: Lease) -> None:
+        if not lease.unbroken:
+            self._lapsed_at = max(self._lapsed_at or lease.at, lease.at)
+        self._lease_until = max(self._lease_until or lease.until, lease.until)
+
+    async def _still_holds(self, row: dict[str, Any]) -> bool:
+        """Whether this worker may send `row` now.  Without asking the store when its lease has not run out
+        since the row was claimed and has half its length to run (time enough for a request to finish);
+        else the store says whether the row is still this worker's, and renews the lease."""
+        lapsed_at, lease_until = self._lapsed_at, self._lease_until
+        if (lapsed_at is not None and lease_until is not None and row["held_at"] >= lapsed_at
+                and self.clock() + timedelta(seconds=self.options.lease / 2) < lease_until):
+            return True
+        lease, ours = await self.store.run(outbox_state.confirm, self.options.worker, row["id"], clock=self.clock,
+                                           lease=self.options.lease)
+        self._note(lease)
+        if ours:
+            row["held_at"] = lease.at  # held without a break since this check
+        return ours
 
     async def _dispatch(self, rows: list[dict[str, Any]]) -> None:
         overflow = []
@@ -171,7 +204,7 @@ class Delivery:
     async def _defer(self, rows: list[dict[str, Any]], seconds: float, reason: str) -> None:
         # +1 s: the store keeps whole seconds, and a row due too early would only be deferred again.
         not_before = self.clock() + timedelta(seconds=seconds + 1)
-        await self.store.run(outbox_state.defer, [row["id"] for row in rows], not_before, reason)
+        await self.store.run(outbox_state.defer, self.options.worker, [row["id"] for row in rows], not_before, reason)
         self._release(len(rows))
 
     def _release(self, count: int) -> None:
@@ -195,6 +228,9 @@ class Delivery:
         while True:
             try:
                 message_ids = await self._send_parts(chat_id, row)
+            except ClaimLost:
+                log.warning("outbox row %s was taken over by another worker while this one was held up; "
+                            "left to it", row["id"])
             except ChatMigrated as exc:
                 log.info("chat %s became supergroup %s; following it", chat_id, exc.new_chat_id)
                 await self.store.run(migrate_chat, chat_id, exc.new_chat_id)
@@ -243,10 +279,11 @@ class Delivery:
         not_before = now + timedelta(seconds=seconds)
         waiting = [r["id"] for r in behind]
         if failed:
-            await self.store.run(outbox.failed_attempt, row["id"], not_before, error, now=now)
+            await self.store.run(outbox_state.failed_attempt, self.options.worker, row["id"], not_before, error,
+                                 now=now)
         else:
             waiting.insert(0, row["id"])
-        await self.store.run(outbox_state.defer, waiting, not_before, error)
+        await self.store.run(outbox_state.defer, self.options.worker, waiting, not_before, error)
         self._release(len(behind))
 
     async def _chat_gone(self, chat_id: int, row: dict[str, Any], error: str) -> None:
@@ -277,25 +314,30 @@ class Delivery:
         parts: list[Callable[[int], Awaitable[Message]]] = []
         if photo:
             if length(text) <= CAPTION_LIMIT:
-                return [lambda chat: self._send(chat, text, mode, photo)]
+                return [lambda chat: self._send(chat, row, text, mode, photo)]
             heading = excerpt(strip_tags(text).strip().split("\n", 1)[0], 200)
-            parts.append(lambda chat: self._send(chat, heading, None, photo))
+            parts.append(lambda chat: self._send(chat, row, heading, None, photo))
         pieces = [text] if length(text) <= MESSAGE_LIMIT else split_blocks(text.split("\n\n"))
-        parts += [lambda chat, piece=piece: self._send(chat, piece, mode, None) for piece in pieces]
+        parts += [lambda chat, piece=piece: self._send(chat, row, piece, mode, None) for piece in pieces]
         return parts
 
-    async def _send(self, chat_id: int, text: str, parse_mode: str | None, photo: bytes | None) -> Message:
+    async def _send(self, chat_id: int, row: dict[str, Any], text: str, parse_mode: str | None,
+                    photo: bytes | None) -> Message:
         """sendMessage or sendPhoto; HTML that Telegram cannot parse goes again as plain text."""
         try:
-            return await self._post(chat_id, text, parse_mode, photo)
+            return await self._post(chat_id, row, text, parse_mode, photo)
         except BadRequest as exc:
             if not parse_mode or "can't parse entities" not in exc.message.lower():
                 raise
         log.warning("chat %s: Telegram could not parse a message's HTML; sending it as plain text", chat_id)
         await self.limiter.acquire(chat_id)
-        return await self._post(chat_id, strip_tags(text), None, photo)
+        return await self._post(chat_id, row, strip_tags(text), None, photo)
 
-    async def _post(self, chat_id: int, text: str, parse_mode: str | None, photo: bytes | None) -> Message:
+    async def _post(self, chat_id: int, row: dict[str, Any], text: str, parse_mode: str | None,
+                    photo: bytes | None) -> Message:
+        """One request, only while this worker still holds the row (`ClaimLost` if it does not)."""
+        if not await self._still_holds(row):
+            raise ClaimLost
         if photo:
             return await self.bot.send_photo(chat_id, photo, caption=text or None, parse_mode=parse_mode)
         return await self.bot.send_message(chat_id, text, parse_mode=parse_mode, link_preview_options=NO_PREVIEW)

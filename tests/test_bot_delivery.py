@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot_harness import FAST
+from communique.bot import outbox_state
 from communique.bot.delivery import Delivery, DeliveryOptions
 from communique.bot.ratelimit import Limits
 from conftest import NOW, ROOT
@@ -61,12 +62,19 @@ def count_in(db: Any, *states: str) -> int:
     return db.execute(f"SELECT count(*) FROM outbox WHERE state IN ({marks})", states).fetchone()[0]
 
 
-async def until(store: StoreThread, predicate: Any, timeout: float = 60.0) -> None:
-    """Wait for `predicate` on the store; the timeout is generous, for a machine loaded by other work."""
-    deadline = time.monotonic() + timeout
+async def until(store: StoreThread, predicate: Any, timeout: float = 20.0, *, progress: Any = None) -> None:
+    """Wait for `predicate`; fail after `timeout` seconds, counted from the last change of `progress` if given:
+    on a loaded machine a long delivery is slow, not stuck, while rows keep being settled."""
+    deadline, last = time.monotonic() + timeout, None
     while not await store.run(predicate):
-        assert time.monotonic() < deadline, "delivery did not get there in time"
+        if progress is not None and (now := await store.run(progress)) != last:
+            deadline, last = time.monotonic() + timeout, now
+        assert time.monotonic() < deadline, f"delivery did not get there in time (stuck at {last})"
         await asyncio.sleep(0.05)
+
+
+def done(db: Any) -> int:
+    return count_in(db, "sent", "skipped", "failed")
 
 
 def settled(db: Any) -> bool:
@@ -79,8 +87,10 @@ async def deliver(fake: FakeBotAPI, store: StoreThread, **options: Any) -> list[
     async with Bot(fake.token, base_url=fake.base_url) as bot:
         delivery = Delivery(bot, store, DeliveryOptions(**options))
         delivery.start()
-        await until(store, settled)
-        await delivery.stop()
+        try:
+            await until(store, settled, progress=done)
+        finally:  # a test that fails says why, not how the bot closed under a running delivery
+            await delivery.stop()
     return await store.run(lambda db: list(db.query("SELECT * FROM outbox ORDER BY id")))
 
 
@@ -119,24 +129,29 @@ async def test_a_worker_that_died_elsewhere_has_its_claims_taken_over_when_its_l
         await asyncio.sleep(0.3)  # requests already on the wire finish and are recorded
         orphaned = await store.run(count_in, "sending")
         assert orphaned > 0
+        last_lease = await store.run(lease_of, "other-host:1:1")
         second = Delivery(bot, store, DeliveryOptions(worker="second", **options))
         second.start()
         await until(store, settled)
         await second.stop()
+        assert await store.run(lease_of, "other-host:1:1") == last_lease  # a dead worker renews nothing
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
+
+
+def lease_of(db: Any, worker: str) -> str | None:
+    row = db.execute("SELECT lease_until FROM workers WHERE worker = ?", (worker,)).fetchone()
+    return row[0] if row else None
 
 
 KILLED_WORKER = """
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from communique.bot import outbox_state
 from communique.process import identity
-from communique.store import open_db, transaction, workers
+from communique.store import open_db, transaction
 db = open_db(sys.argv[1])
 with transaction(db):
-    now = datetime.now(UTC)
-    workers.renew(db, identity(), now + timedelta(seconds=30))
-    rows = outbox_state.claim(db, identity(), now=now, limit=int(sys.argv[2]))
+    lease, rows = outbox_state.claim(db, identity(), clock=lambda: datetime.now(UTC), lease=30, limit=int(sys.argv[2]))
 print(len(rows), flush=True)
 sys.stdin.read()  # until killed
 """
@@ -217,7 +232,7 @@ async def test_two_workers_at_once_never_send_the_same_alert_twice(
                                                     poll_interval=0.02)) for i, s in enumerate(stores)]
         for worker in workers:
             worker.start()
-        await until(stores[0], settled)
+        await until(stores[0], settled, progress=done)
         for worker in workers:
             await worker.stop()
     senders = await stores[0].run(lambda db: dict(db.execute("SELECT claimed_by, count(*) FROM outbox "
@@ -242,6 +257,44 @@ async def test_a_worker_holds_its_lease_before_its_first_claim_so_another_never_
         for worker in pair:
             await worker.stop()
     assert Counter(m["chat"]["id"] for m in fake_bot_api.sent_messages()) == dict.fromkeys(chats, 1)
+
+
+def test_two_workers_starting_at_once_never_claim_the_same_rows(db_path: Path) -> None:
+    # A worker's first claim takes its lease in the same transaction: a claim without a live lease would be taken
+    # over by the other worker's next claim, and both would send it.
+    queue(db_path, *(Alert(f"news:{n}", 24_000 + n, f"Item {n}") for n in range(4)))
+    db = open_db(db_path)
+    claimed = {}
+    for worker in ("w0", "w1"):
+        with transaction(db):
+            _, rows = outbox_state.claim(db, worker, clock=lambda: datetime.now(UTC), lease=30, limit=2)
+        claimed[worker] = [row["chat_id"] for row in rows]
+    db.conn.close()
+    assert claimed == {"w0": [24_000, 24_001], "w1": [24_002, 24_003]}
+
+
+async def test_a_worker_held_up_past_its_lease_does_not_send_what_another_worker_took_over(
+        fake_bot_api: FakeBotAPI, db_path: Path, store: StoreThread) -> None:
+    chat = 23_001
+    queue(db_path, *(Alert(f"news:{n}", chat, f"Item {n}") for n in range(3)))
+    late = [timedelta()]
+    clock = lambda: datetime.now(UTC) + late[0]  # noqa: E731
+    # One message per 2 s to the chat: after Item 0 the first worker waits, holding Items 1 and 2.
+    options = {"limits": Limits(chat_window=2.0), "poll_interval": 0.05}
+    async with Bot(fake_bot_api.token, base_url=fake_bot_api.base_url) as bot:
+        first = Delivery(bot, store, DeliveryOptions(worker="held-up", **options), clock=clock)
+        first.start()
+        await until(store, lambda db: count_in(db, "sent") == 1)
+        late[0] = timedelta(minutes=1)  # the first worker was held up: its 30 s lease has run out meanwhile
+        other_store = StoreThread(db_path)
+        other = Delivery(bot, other_store, DeliveryOptions(worker="other", **options), clock=clock)
+        other.start()
+        await until(store, settled)
+        await asyncio.sleep(2.5)  # the first worker's turn for the chat comes again
+        await other.stop()
+        await first.stop()
+        other_store.close()
+    assert fake_bot_api.texts(chat) == ["Item 0", "Item 1", "Item 2"]
 
 
 async def test_a_burst_to_one_group_keeps_its_order_and_the_group_and_chat_limits(

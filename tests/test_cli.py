@@ -27,7 +27,7 @@ def test_demo_prints_alerts_with_source_and_news_links_and_a_digest(capsys):
     assert any(f"(https://{outlet}.example/" in out for outlet in ("samplewire", "vesti-sample"))
     assert "No tracked outlet has reported this yet." in out
     # a report with other figures than the statement's is flagged in the alert and counted in the digest
-    assert "⚠ reports 130 prisoners (statement: 103)" in out and "· 1 report differs" in out
+    assert "⚠ reports 130 prisoners (statement: 103)" in out and "· 2 reports differ" in out
     assert "daily digest" in out and "not yet reported" in out
     assert "Going live" in out
 

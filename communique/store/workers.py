@@ -21,6 +21,14 @@ def renew(db: Database, worker: str, until: datetime) -> None:
                "ON CONFLICT(worker) DO UPDATE SET lease_until = excluded.lease_until", (worker, to_db(until)))
 
 
+def hold(db: Database, worker: str, *, now: datetime, until: datetime) -> bool:
+    """Renew `worker`'s lease until `until`; whether the lease was unbroken (live at `now`).  When it was not
+    (it ran out, or the worker had none yet), other workers may have taken over rows it claimed before."""
+    before = db.execute("SELECT lease_until FROM workers WHERE worker = ?", (worker,)).fetchone()
+    renew(db, worker, until)
+    return before is not None and before[0] > to_db(now)
+
+
 def retire(db: Database, worker: str) -> None:
     db.execute("DELETE FROM workers WHERE worker = ?", (worker,))
 
