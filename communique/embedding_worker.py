@@ -44,14 +44,11 @@ class EmbeddingWorker:
                                      limit=self.batch)
         if not batch:
             return None
-        statements = await asyncio.to_thread(self.embedder.embed, batch.statement_texts())
-        news = await asyncio.to_thread(self.embedder.embed, batch.news_texts())
-        done = await self.store.run(embedding_index.store_vectors, batch, statements, news, settings=self.settings,
-                                    now=self.clock())
-        self.indexed.statements += done.statements
-        self.indexed.news += done.news
-        self.indexed.matches += done.matches
-        self.indexed.followups += done.followups
+        # One batch for both kinds: the model shares it among its threads.
+        vectors = await asyncio.to_thread(self.embedder.embed, batch.statement_texts() + batch.news_texts())
+        done = await self.store.run(embedding_index.store_vectors, batch, *batch.split(vectors),
+                                    settings=self.settings, now=self.clock())
+        self.indexed.add(done)
         if done.matches:
             log.info("embedding pass: %d new report(s) found, %d follow-up(s) queued", len(done.matches),
                      done.followups)

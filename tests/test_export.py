@@ -71,6 +71,7 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
     exchange = [r for record in records for r in record["reports"] if r["differs"]]
     assert [r["differs"] for r in exchange] == [  # the post edited to 19 now differs from its report of 17
         [{"statement": "19", "report": "17", "kind": "drones"}],
+        [{"statement": "103", "report": "130", "kind": "prisoners"}],  # the exchange, in Russian and in English
         [{"statement": "103", "report": "130", "kind": "prisoners"}]]
     deleted = next(r for r in records if r["url"].endswith("/41211"))
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"
@@ -81,7 +82,7 @@ def test_csv_has_a_row_per_statement_and_report_that_a_spreadsheet_opens_safely(
     raw = export(demo_db, tmp_path, "csv").read_bytes()
     assert raw.startswith("\ufeff".encode())  # Excel reads the Cyrillic and Arabic as UTF-8
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert len(rows) == 14 + 7  # 14 reports of 8 statements, and one row for each of the 7 unreported
+    assert len(rows) == 17 + 6  # 17 reports of 9 statements, and one row for each of the 6 unreported
     first = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41201"]
     assert [(r["outlet"], r["minutes_after_post"]) for r in first] == [
         ("Вести-Образец: новости", "20"), ("Sample Wire", "45"), ("Sample Wire عربي", "75")]
@@ -107,7 +108,7 @@ def test_xlsx_has_statements_reports_and_changes_sheets_with_times_links_and_no_
     hostile = next(row for row in book["Statements"].iter_rows() if row[4].value.endswith("/41216"))
     assert hostile[5].data_type == "s" and hostile[5].value == HOSTILE.replace("\x07", "")
     reports = list(book["Reports"].iter_rows(values_only=True))
-    assert len(reports) == 1 + 14
+    assert len(reports) == 1 + 17
     assert reports[1][2:8] == ("Вести-Образец: новости", "https://vesti-sample.example/news/1108561",
                                "Над четырьмя регионами России ночью сбиты 24 беспилотника", "ru",
                                datetime(2026, 11, 26, 4, 25), 20)

@@ -106,7 +106,8 @@ def test_a_feed_entry_dated_in_year_one_is_dated_when_seen_and_matched_without_o
     assert import_file(db, feed, settings, now=NOW).added == 1
 
 
-@pytest.mark.parametrize("command", [["feeds"], ["match", "--statements", "s.jsonl", "--news", "s.jsonl"]])
+@pytest.mark.parametrize("command", [["feeds"],
+                                     ["match", "--statements", "s.jsonl", "--news", "s.jsonl", "--embeddings", "off"]])
 def test_a_closed_output_pipe_ends_the_command_quietly(tmp_path, command):
     (tmp_path / "s.jsonl").write_text("".join(json.dumps({"id": f"s{n}", "text": f"Statement {n}"}) + "\n"
                                               for n in range(50)))

