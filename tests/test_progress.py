@@ -64,4 +64,6 @@ def test_match_writes_only_json_lines_on_stdout_and_its_progress_on_stderr(capsy
     captured = capsys.readouterr()
     results = [json.loads(line) for line in captured.out.splitlines()]
     assert [r["statement_id"] for r in results] == [f"s{n}" for n in range(20)]
-    assert re.fullmatch(r"statements matched: 20 in [0-9.]+ s( \([0-9,]+/s\))?\n", captured.err), captured.err
+    summary = r"in [0-9.]+ s( \([0-9,]+/s\))?\n"  # the embedding (on by default) embeds both sides first
+    assert re.fullmatch(rf"news items embedded: 50 {summary}statements embedded: 20 {summary}"
+                        rf"statements matched: 20 {summary}", captured.err), captured.err
