@@ -308,7 +308,7 @@ def _search_same_script(db: Database, side: _Side, query: _Query, window: tuple[
     of the rarer words scores under their sum.  When the `rescored`-th best found scores more than that
     sum, no row left out could have ranked among them (ties keep rowid order, as in one query);
     otherwise, or when the commonest words cannot be set apart, the whole query is run.  The rows of
-    other scripts that this expression also finds (a rarer word and one of the commonest) are dropped.
+    other scripts that this expression also finds (a rarer word and one of the commonest) are left out.
     """
     words = list(query.own)
     mark = fts_query([query.mark])
@@ -323,16 +323,11 @@ def _search_same_script(db: Database, side: _Side, query: _Query, window: tuple[
     if cut == len(words):
         return _search(db, side, query.own, whole, window, ids, options.candidates)
     rarer, commonest = dict.fromkeys(words[:cut], 0.0), fts_query(words[cut:])
-    limit = options.candidates
-    while True:
-        found = _search(db, side, rarer, f"AND ({commonest} OR {mark})", window, ids, limit)
-        marks = {row_id: doc_mark for row_id, (_, _, doc_mark) in _docs(db, side, [r for r, _ in found]).items()}
-        kept = [(row_id, bm25) for row_id, bm25 in found if marks.get(row_id) == query.mark]
-        if len(kept) >= options.rescored or len(found) < limit:
-            break
-        limit *= 4
-    if len(kept) >= options.rescored and -kept[options.rescored - 1][1] > common:
-        return kept[: options.rescored]
+    found = _search(db, side, rarer, f"AND ({commonest} OR {mark})", window, ids, options.candidates)
+    marks = _docs(db, side, [row_id for row_id, _ in found])
+    kept = [(row_id, bm25) for row_id, bm25 in found if marks[row_id][2] == query.mark][: options.rescored]
+    if len(kept) == options.rescored and -kept[-1][1] > common:
+        return kept
     return _search(db, side, query.own, whole, window, ids, options.candidates)
 
 
