@@ -326,7 +326,7 @@ def _search_same_script(db: Database, side: _Side, query: _Query, window: tuple[
     found = _search(db, side, rarer, f"AND ({commonest} OR {mark})", window, ids, options.candidates)
     marks = _docs(db, side, [row_id for row_id, _ in found])
     kept = [(row_id, bm25) for row_id, bm25 in found if marks[row_id][2] == query.mark][: options.rescored]
-    if len(kept) == options.rescored and -kept[-1][1] > common:
+    if kept and len(kept) == options.rescored and -kept[-1][1] > common:
         return kept
     return _search(db, side, query.own, whole, window, ids, options.candidates)
 
