@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from conftest import NOW, ROOT
 
-from communique.matching import COVERED_THRESHOLD, match_news, match_statements
+from communique.matching import COVERED_THRESHOLD, MatchOptions, match_news, match_statements, matcher
 from communique.matching.duplicates import duplicate_of, group_near_duplicates, near_duplicate
 from communique.models import NewsItem, Statement
 from communique.normalise import fold, index_terms, skeleton, terms
@@ -135,6 +137,33 @@ def test_news_outside_the_time_window_is_not_matched(archive):
 def test_without_a_date_the_whole_archive_is_searched(archive):
     db, ids = archive
     assert match_news(db, STATEMENT)[0].row_id == ids["r1"]
+
+
+def _busy_archive(db, count: int) -> None:
+    """`count` reports of nights of drones like the statement's, with other figures, in three scripts."""
+    rng = random.Random(5)
+    with transaction(db):
+        for i in range(count):
+            template = [*REPORTS.values(), *DISTRACTORS][i % 6]
+            figures = {n: str(rng.randint(2, 60)) for n in ("46", "21", "13", "8")}
+            text = " ".join(figures.get(word, word) for word in template.text.split(" "))
+            upsert_news(db, replace(template, guid=f"n{i}", text=text, date=None), now=NOW)
+
+
+def test_undated_matching_of_a_large_archive_scores_fewer_rows_with_the_same_result(db, monkeypatch):
+    _busy_archive(db, 900)
+    options = MatchOptions(top=25)
+    monkeypatch.setattr(matcher, "_PRUNED_ROWS", 10**9)
+    every_row = match_news(db, STATEMENT, options=options)
+    searches: list[str] = []
+    db.conn.set_trace_callback(searches.append)
+    monkeypatch.setattr(matcher, "_PRUNED_ROWS", 0)
+    fewer_rows = match_news(db, STATEMENT, options=options)
+    db.conn.set_trace_callback(None)
+    assert fewer_rows == every_row and len(every_row) == 25
+    # The same-script search ran once, holding back its commonest words: no second, whole query.
+    same_script = [sql for sql in searches if sql.startswith("SELECT rowid, bm25") and "NOT" not in sql]
+    assert len(same_script) == 1 and 'OR "00cyrillic")' in same_script[0]
 
 
 def test_a_news_item_finds_the_statement_it_reports(db):

@@ -39,6 +39,7 @@ from communique.matching.evidence import (
     under_threshold,
 )
 from communique.matching.query import (
+    bm25_bound,
     document_frequencies,
     fts_idf,
     fts_query,
@@ -219,8 +220,12 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
     mark = fts_query([query.mark])
     same, other = [], []
     if query.same_script_rows or not query.other_script_rows:  # (an index without marks: search it all)
-        only_same = f"AND {mark}" if query.other_script_rows else ""
-        same = _search(db, side, query.own, only_same, window, ids, options.candidates)
+        rows = query.total if ids is None else ids[1] - ids[0] + 1
+        if query.other_script_rows and rows >= _PRUNED_ROWS:
+            same = _search_same_script(db, side, query, window, ids, options)
+        else:
+            only_same = f"AND {mark}" if query.other_script_rows else ""
+            same = _search(db, side, query.own, only_same, window, ids, options.candidates)
     if query.other_script_rows:
         other = _search(db, side, query.shared, f"NOT {mark}", window, ids, options.candidates)
     # Each list's best by BM25 are scored; the score alone orders the result, across scripts.
@@ -286,6 +291,44 @@ def _search(db: Database, side: _Side, words: dict[str, float], script: str,
     params.append(limit)
     rows = db.execute(sql, params).fetchall()
     return [(row_id, bm25 or -1e-9) for row_id, bm25 in rows]
+
+
+_PRUNED_SHARE = 0.25
+_PRUNED_ROWS = 5000  # fewer rows in scope: scoring them all costs less than a second query when pruning fails
+
+
+def _search_same_script(db: Database, side: _Side, query: _Query, window: tuple[datetime, datetime] | None,
+                        ids: tuple[int, int] | None, options: MatchOptions) -> list[tuple[int, float]]:
+    """The `rescored` best of `_search` for the query's own words in its script (window and ids as there),
+    scoring fewer rows: those holding one of its rarer words (the max-score method of top-k retrieval).
+
+    The commonest words whose bounds (`bm25_bound`, the script mark's too) add up to less than a quarter
+    of all the words' bounds are only scored, not searched: the expression keeps every word in the same
+    order, so FTS5 gives each row it finds the same bm25 as the whole query does, and a row holding none
+    of the rarer words scores under their sum.  When the `rescored`-th best found scores more than that
+    sum, no row left out could have ranked among them (ties keep rowid order, as in one query);
+    otherwise, or when the commonest words cannot be set apart, the whole query is run.  The rows of
+    other scripts that this expression also finds (a rarer word and one of the commonest) are left out.
+    """
+    words = list(query.own)
+    mark = fts_query([query.mark])
+    whole = f"AND {mark}"
+    bounds = [bm25_bound(query.total, query.df[w]) for w in words]
+    mark_df = document_frequencies(db, side.vocab, [query.mark], query.total).get(query.mark, query.total)
+    common = bm25_bound(query.total, mark_df)  # what a row holding only the commonest words can score at most
+    cut = len(words)
+    while cut > 1 and common + bounds[cut - 1] < _PRUNED_SHARE * sum(bounds):
+        cut -= 1
+        common += bounds[cut]
+    if cut == len(words):
+        return _search(db, side, query.own, whole, window, ids, options.candidates)
+    rarer, commonest = dict.fromkeys(words[:cut], 0.0), fts_query(words[cut:])
+    found = _search(db, side, rarer, f"AND ({commonest} OR {mark})", window, ids, options.candidates)
+    marks = _docs(db, side, [row_id for row_id, _ in found])
+    kept = [(row_id, bm25) for row_id, bm25 in found if marks[row_id][2] == query.mark][: options.rescored]
+    if kept and len(kept) == options.rescored and -kept[-1][1] > common:
+        return kept
+    return _search(db, side, query.own, whole, window, ids, options.candidates)
 
 
 def _docs(db: Database, side: _Side, row_ids: list[int]) -> dict[int, tuple[list[str], datetime | None, str]]:

@@ -66,6 +66,13 @@ def fts_idf(total: int, df: int) -> float:
     return max(math.log((total - df + 0.5) / (df + 0.5)), 1e-6)
 
 
+def bm25_bound(total: int, df: int) -> float:
+    """More than a term can add to FTS5's bm25() of a row, whatever its frequency in the row and the
+    row's length: idf * (k1 + 1) with FTS5's k1 = 1.2.  The idf is raised by 10% and 0.1 since `df`
+    and `total` may be remembered from a while ago (see `document_frequencies`)."""
+    return 2.2 * (1.1 * fts_idf(total, df) + 0.1)
+
+
 def fts_query(words: list[str]) -> str:
     """An OR query of quoted terms (quotes keep FTS5 syntax characters literal)."""
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
