@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 from communique.coverage_stats import OutletSpeed
+from communique.digest_chart import visual
 
 WIDTH, DPI = 8.0, 100
 ROW_INCHES, MIN_HEIGHT = 0.45, 2.6
@@ -20,7 +21,8 @@ TICKS = ((0, "0"), (15, "15 min"), (30, "30 min"), (60, "1 h"), (90, "1 h 30"), 
 
 
 def _label(name: str) -> str:
-    return name if len(name) <= 30 else name[:29] + "…"
+    """An outlet's name as the chart shows it: cut to 30 characters, Arabic and Hebrew shaped and ordered."""
+    return visual(name if len(name) <= 30 else name[:29] + "…")
 
 
 def render_speed_chart(outlets: list[OutletSpeed], *, title: str) -> bytes:

@@ -71,10 +71,10 @@ def _bands(data: ChartData, t: Tr) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def _label(name: str) -> str:
-    return _visual(name if len(name) <= 28 else name[:27] + "…")
+    return visual(name if len(name) <= 28 else name[:27] + "…")
 
 
-def _visual(text: str) -> str:
+def visual(text: str) -> str:
     """Text as matplotlib must be given it to show it right: Arabic letters joined, right-to-left runs reversed."""
     return get_display(reshape(text))
 
@@ -111,12 +111,12 @@ def _draw(data: ChartData, t: Tr) -> bytes:
         axes.bar(positions, counts, bottom=bottom, width=0.8, color=colour, label=_label(name), linewidth=0)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     # TRANSLATORS: a day under a chart's bar, as a CLDR pattern (EEE the weekday's short name, dd the day).
-    axes.set_xticks(list(positions), [_visual(t.date(d, t.gettext("EEE dd"))) for d in data.days], fontsize=8)
+    axes.set_xticks(list(positions), [visual(t.date(d, t.gettext("EEE dd"))) for d in data.days], fontsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="y", labelsize=8)
     title = t.ngettext("Statements per day, last {count} day", "Statements per day, last {count} days",
                        len(data.days)).format(count=len(data.days))
-    axes.set_title(_visual(title), fontsize=10)
+    axes.set_title(visual(title), fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     figure.tight_layout()

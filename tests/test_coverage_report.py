@@ -112,3 +112,11 @@ async def test_stats_tells_admins_how_fast_and_where_the_last_30_days_were_cover
         "Fastest outlets (median): Meduza 12 min (1), BBC Arabic 40 min (1)",
         "Languages: ru 2",
         "Countries: GB 1, LV 1"]  # the configured feeds' countries
+
+
+def test_the_chart_draws_an_arabic_outlet_name_joined_and_right_to_left():
+    from communique.coverage_chart import _label
+
+    label = _label("Sample Wire عربي")
+    assert label.startswith("Sample Wire ") and "عربي" not in label  # matplotlib gets the shaped, visual order
+    assert all("\ufe70" <= ch <= "\ufeff" for ch in label.removeprefix("Sample Wire "))  # joined letter forms
