@@ -43,7 +43,7 @@ from unrelated_sets import build as build_unrelated
 
 from communique.batch import assess_all
 from communique.evaluate import read_qrels, undated
-from communique.matching.evidence import _DATED_COSINE_FLOOR, COVERED_THRESHOLD, RELATED_CAP
+from communique.matching.evidence import COVERED_THRESHOLD, RELATED_CAP, covered_values, rank_values
 from communique.matching.matcher import Assessment
 
 FOLDS = 10
@@ -91,15 +91,11 @@ def collect(name: str, statements_path: Path, news_path: Path, qrels: dict[str, 
 
 
 def covered_features(a: Assessment, fused: bool) -> list[float]:
-    values = list(a.evidence.vector)
-    if fused:
-        cosine = a.cosine or 0.0
-        values += [cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if a.evidence.dated else 0.0]
-    return values
+    return list(covered_values(a.evidence, (a.cosine or 0.0) if fused else None))
 
 
 def rank_features(a: Assessment) -> list[float]:
-    return [*a.evidence.vector, min(a.lexical.bm25, 1.5), a.lexical.relative, float(a.lexical.relative >= 0.999)]
+    return list(rank_values(a.evidence, a.lexical))
 
 
 def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, iterations: int = 40,

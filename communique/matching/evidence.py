@@ -192,9 +192,21 @@ class Lexical:
     relative: float
 
 
+def rank_values(ev: Evidence, lexical: Lexical) -> tuple[float, ...]:
+    """What the ranking fit under the threshold weighs (`bench/fit_evidence.py` fits on these too)."""
+    return (*ev.vector, min(lexical.bm25, 1.5), lexical.relative, float(lexical.relative >= 0.999))
+
+
+def covered_values(ev: Evidence, cosine: float | None = None) -> tuple[float, ...]:
+    """What the covered fit weighs: the evidence, and with the embedding its cosine and, for a pair dated
+    in the window, how far the cosine is above `_DATED_COSINE_FLOOR` (meaning and time agreeing)."""
+    if cosine is None:
+        return ev.vector
+    return (*ev.vector, cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0)
+
+
 def _rank_logit(ev: Evidence, lexical: Lexical) -> float:
-    values = (*ev.vector, min(lexical.bm25, 1.5), lexical.relative, float(lexical.relative >= 0.999))
-    return sum(w * v for w, v in zip(_RANK, values, strict=True)) + _RANK_BIAS
+    return sum(w * v for w, v in zip(_RANK, rank_values(ev, lexical), strict=True)) + _RANK_BIAS
 
 
 def _sigmoid(x: float) -> float:
@@ -210,9 +222,8 @@ def covered_probability(ev: Evidence, cosine: float | None = None) -> float:
     the embedding's cosine, which counts for more when both texts are dated in the window (meaning and time
     agreeing); an undated item gets no such help."""
     if cosine is None:
-        return _related(ev, _logistic(_LEXICAL, ev.vector, _LEXICAL_BIAS))
-    dated = max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0
-    return _related(ev, _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), (*ev.vector, cosine, dated),
+        return _related(ev, _logistic(_LEXICAL, covered_values(ev), _LEXICAL_BIAS))
+    return _related(ev, _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), covered_values(ev, cosine),
                                   _FUSED_BIAS))
 
 
