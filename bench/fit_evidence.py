@@ -43,7 +43,15 @@ from unrelated_sets import build as build_unrelated
 
 from communique.batch import assess_all
 from communique.evaluate import read_qrels, undated
-from communique.matching.evidence import COVERED_THRESHOLD, RELATED_CAP, covered_values, rank_values
+from communique.matching.evidence import (
+    COVERED_THRESHOLD,
+    RELATED_CAP,
+    RELATED_FLOOR,
+    covered_values,
+    is_related,
+    probability,
+    rank_values,
+)
 from communique.matching.matcher import Assessment
 
 FOLDS = 10
@@ -162,6 +170,22 @@ def decision_table(rows: list[dict], scores: np.ndarray, relevant: int) -> float
     return chosen
 
 
+def related_table(rows: list[dict], fused: bool) -> None:
+    """With the product's weights: the pairs shown as related (a conflict with evidence of `RELATED_FLOOR` or
+    more) per protocol, and the most evidence any conflicting pair of unrelated texts has."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    highest = 0.0
+    for r in rows:
+        a, cosine = r["a"], (r["a"].cosine or 0.0) if fused else None
+        if r["protocol"].startswith("unrelated") and a.evidence.conflict:
+            highest = max(highest, probability(a.evidence, cosine))
+        if is_related(a.evidence, cosine):
+            counts[r["protocol"]][0] += 1
+            counts[r["protocol"]][1] += r["label"]
+    shown = ", ".join(f"{name} {n} ({hits} of them reports)" for name, (n, hits) in sorted(counts.items()))
+    print(f"  related (floor {RELATED_FLOOR}): {shown or 'none'}; unrelated conflicts reach {highest:.3f}")
+
+
 def claims_map(rows: list[dict], scores: np.ndarray, qrels: dict[str, set[str]]) -> float:
     lists: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for r, s in zip(rows, scores, strict=True):
@@ -213,6 +237,7 @@ def main() -> None:
         if chosen is not None:  # the bias that puts that threshold at the product's
             w[-1] += logit(COVERED_THRESHOLD) - logit(chosen)
         print("  " + weights(name, w) + f" (the bias puts {chosen} at {COVERED_THRESHOLD})")
+        related_table(rows, fused)
 
     rank_rows = rows + claim_rows
     scores, w = cross_validated(rank_rows, rank_features,

@@ -103,6 +103,9 @@ class Candidate:
     row_id: int
     score: float
     method: str = "lexical"
+    related: bool = False
+    """Under the threshold for a conflict only: it reports a statement of the same kind with other figures,
+    regions or day (`matching.evidence.is_related`)."""
 
 
 @dataclass(slots=True)

@@ -135,7 +135,7 @@ def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: dateti
 
 def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, settings: Settings,
                    now: datetime, notify: bool = True) -> tuple[list[tuple[int, int]], int]:
-    """Save the (statement, news item) pairs whose candidate is above the threshold.
+    """Save the (statement, news item) pairs whose candidate is above the threshold, and the related ones.
 
     An alert of the statement still waiting in the outbox needs nothing: it shows the coverage as it
     is when it is sent (`communique.alert_coverage`).  A statement's first report is followed up to
@@ -144,6 +144,8 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
     """
     saved, followups = [], 0
     for statement_id, news_id, candidate in pairs:
+        if candidate.related:
+            match_store.save_related(db, statement_id, news_id, candidate.score, now=now)
         if candidate.score < COVERED_THRESHOLD:
             continue
         first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (statement_id,)).fetchone()
@@ -162,6 +164,8 @@ def _match_statement(db: Database, statement_id: int, *, now: datetime, settings
     found = match_news(db, row["text"], date=from_db(row["date"]), options=match_options(settings))
     covered = []
     for candidate in found:
+        if candidate.related:
+            match_store.save_related(db, statement_id, candidate.row_id, candidate.score, now=now)
         if candidate.score >= COVERED_THRESHOLD:
             match_store.save_match(db, statement_id, candidate.row_id, candidate.score, candidate.method, now=now)
             covered.append(candidate.row_id)

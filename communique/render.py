@@ -13,6 +13,7 @@ from communique.messages import MESSAGE_LIMIT, esc, excerpt, length, link, word_
 from communique.store.timefmt import from_db
 
 MAX_NEWS_LINES = 8
+MAX_RELATED_LINES = 3
 COVERAGE_ROOM = 1600  # characters an alert keeps for a coverage block filled in when it is sent
 NOT_YET_REPORTED = N_("No tracked outlet has reported this yet.")
 
@@ -55,10 +56,33 @@ def difference_note(differences: Sequence[Difference], t: Tr = ENGLISH) -> str:
 
 
 def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_LINES,
-                   differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH) -> str:
+                   differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH,
+                   related: Sequence[Mapping[str, Any]] = ()) -> str:
     """Who reported the statement, earliest first; one wire story carried by several outlets is one line.
     A report whose figures, regions or day differ from the statement's (`differs`, by news id) says so
-    under its line."""
+    under its line.  Then the `related` news, which report a statement of the same kind with other
+    figures, regions or day: never coverage, but a misreport or a post of another day worth a look."""
+    block = _reports_block(news, max_lines, differs, t)
+    if related and max_lines:
+        block += "\n" + _related_block(related, min(max_lines, MAX_RELATED_LINES), differs, t)
+    return block
+
+
+def _related_block(related: Sequence[Mapping[str, Any]], max_lines: int,
+                   differs: Mapping[int, Sequence[Difference]] | None, t: Tr) -> str:
+    head = t.gettext("Related, with other figures, regions or day:")
+    lines = []
+    for item in related[:max_lines]:
+        note = (differs or {}).get(item.get("news_id", -1))
+        lines.append(news_line(item, t) + (f"\n   {difference_note(note, t)}" if note else ""))
+    if len(related) > max_lines:
+        more = len(related) - max_lines
+        lines.append(t.ngettext("… and {count} more", "… and {count} more", more).format(count=more))
+    return t.lines("\n".join([f"<b>{head}</b>", *lines]))
+
+
+def _reports_block(news: Sequence[Mapping[str, Any]], max_lines: int,
+                   differs: Mapping[int, Sequence[Difference]] | None, t: Tr) -> str:
     if not news:
         return "<i>" + t.gettext(NOT_YET_REPORTED) + "</i>"
     outlets = len({n["source"] for n in news})
@@ -137,11 +161,12 @@ def coverage_text(statement: Mapping[str, Any], channel_title: str, item: Mappin
 
 
 def with_coverage(text: str, placeholder: str, news: Sequence[Mapping[str, Any]],
-                  differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH) -> str:
-    """An alert rendered with a coverage placeholder, completed with the coverage as it is now; fewer
-    lines if an unusually long block would not fit."""
+                  differs: Mapping[int, Sequence[Difference]] | None = None, t: Tr = ENGLISH,
+                  related: Sequence[Mapping[str, Any]] = ()) -> str:
+    """An alert rendered with a coverage placeholder, completed with the coverage (and related news) as it
+    is now; fewer lines if an unusually long block would not fit."""
     for lines in range(MAX_NEWS_LINES, -1, -1):
-        done = text.replace(placeholder, coverage_block(news, lines, differs, t))
+        done = text.replace(placeholder, coverage_block(news, lines, differs, t, related))
         if length(done) <= MESSAGE_LIMIT:
             return done
     return _fit(done)

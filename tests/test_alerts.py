@@ -259,6 +259,35 @@ def test_a_follow_up_of_a_differing_first_report_carries_the_warning(db, setting
     assert follow_up["kind"] == "coverage" and "⚠ reports 130 prisoners (statement: 103)" in follow_up["text"]
 
 
+OTHER_COUNT = NewsItem(source="Wire", guid="w31", url="https://wire.example/31", date=NOW + timedelta(minutes=5),
+                       title="ПВО за ночь сбила 31 беспилотник над двумя областями",
+                       text="В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 31 украинских "
+                            "беспилотных летательных аппаратов самолетного типа над территориями Белгородской и "
+                            "Курской областей, сообщили в Минобороны.", lang="ru")
+DRONE_POST = ("В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 46 украинских "
+              "беспилотных летательных аппаратов самолетного типа над территориями Белгородской и Курской областей.")
+
+
+def test_a_report_of_another_count_is_not_coverage_but_shown_as_related_with_its_figure(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_news(db, OTHER_COUNT, settings=settings, now=NOW)
+    ingest_statement(db, _post(106, DRONE_POST), settings=settings, now=NOW)
+    text = sent_text(db)
+    assert NOT_YET_REPORTED in text  # a report of 31 drones is no report of this post of 46
+    related = text.split("Related, with other figures, regions or day:", 1)[1]
+    assert 'href="https://wire.example/31"' in related and "⚠ reports 31 drones (statement: 46)" in related
+
+
+def test_a_related_report_found_after_the_post_shows_in_its_alert_too(db, settings):
+    _subscriber(db, 1, "channel", "mod_russia")
+    ingest_statement(db, _post(107, DRONE_POST), settings=settings, now=NOW)
+    ingest_news(db, OTHER_COUNT, settings=settings, now=NOW)
+    ingest_news(db, OTHER_COUNT, settings=settings, now=NOW)  # replayed: stored once
+    assert db.execute("SELECT count(*) FROM related").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM matches").fetchone()[0] == 0
+    assert 'href="https://wire.example/31"' in sent_text(db).split("Related", 1)[1]
+
+
 def test_a_warning_is_escaped_and_a_block_full_of_them_still_fits():
     from communique.discrepancy import Difference
     from communique.render import coverage_block, with_coverage
@@ -273,3 +302,4 @@ def test_a_warning_is_escaped_and_a_block_full_of_them_still_fits():
     placeholder = '<coverage of="1"/>'
     queued = alert_text(statement, "Channel", placeholder, [], ZoneInfo("Asia/Beirut"))
     assert length(with_coverage(queued, placeholder, news, differs)) <= MESSAGE_LIMIT
+    assert length(with_coverage(queued, placeholder, news[:10], differs, related=news[10:])) <= MESSAGE_LIMIT

@@ -10,7 +10,7 @@ from conftest import NOW, ROOT
 
 from communique.matching import COVERED_THRESHOLD, match_news
 from communique.mentioned_dates import days_agree, mentioned_days
-from communique.models import NewsItem, Statement
+from communique.models import Candidate, NewsItem, Statement
 from communique.normalise import index_terms
 from communique.pipeline import ingest_news, ingest_statement
 from communique.store import transaction
@@ -117,8 +117,49 @@ def test_the_same_kind_of_post_with_other_figures_or_another_day_is_related_not_
                       "беспилотные летательные аппараты над территориями Белгородской и Курской областей."),
     )
     assert covered(db, STATEMENT) == [ids["report"]]
-    scores = {c.row_id: c.score for c in match_news(db, STATEMENT, date=NOW)}
-    assert scores[ids["other-count"]] < COVERED_THRESHOLD and scores[ids["other-day"]] < COVERED_THRESHOLD
+    found = {c.row_id: c for c in match_news(db, STATEMENT, date=NOW)}
+    assert found[ids["other-count"]].score < COVERED_THRESHOLD and found[ids["other-day"]].score < COVERED_THRESHOLD
+    assert not found[ids["report"]].related
+
+
+def test_a_report_that_gives_another_leading_figure_is_a_related_report(db):
+    ids = store(
+        db,
+        NewsItem(source="ria", guid="misreport", date=NOW + timedelta(minutes=20),
+                 title="ПВО за ночь сбила 116 беспилотников над тремя областями",
+                 text="В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 116 украинских "
+                      "беспилотных летательных аппаратов самолетного типа над территориями Белгородской, Курской и "
+                      "Брянской областей, сообщили в Минобороны."),
+        NewsItem(source="wire", guid="other-story", date=NOW + timedelta(minutes=30),
+                 title="В Брянской области открыли новую школу на 116 мест",
+                 text="Губернатор Брянской области открыл школу на 116 учеников."),
+    )
+    found = {c.row_id: c for c in match_news(db, STATEMENT, date=NOW)}
+    assert found[ids["misreport"]].score < COVERED_THRESHOLD and found[ids["misreport"]].related
+    assert not found.get(ids["other-story"], Candidate(0, 0.0)).related
+
+
+def test_the_same_count_over_other_regions_is_related_not_covered(db):
+    statement = ("Минобороны: в течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 22 "
+                 "украинских беспилотника самолетного типа над территорией Брянской области.")
+    ids = store(
+        db,
+        NewsItem(source="ria", guid="bryansk", date=NOW + timedelta(minutes=20),
+                 title="ПВО за ночь уничтожила 22 беспилотника над Брянской областью",
+                 text="Дежурными средствами ПВО перехвачены и уничтожены 22 украинских беспилотника самолетного "
+                      "типа над территорией Брянской области, сообщили в Минобороны."),
+        NewsItem(source="lenta", guid="kursk", date=NOW + timedelta(minutes=40),
+                 title="ПВО за ночь уничтожила 22 беспилотника над Курской областью",
+                 text="Дежурными средствами ПВО перехвачены и уничтожены 22 украинских беспилотника самолетного "
+                      "типа над территорией Курской области, сообщили в Минобороны."),
+        NewsItem(source="wire", guid="no-region", date=NOW + timedelta(minutes=50),
+                 title="Russia says air defences destroyed 22 Ukrainian drones overnight",
+                 text="The Russian Defence Ministry said 22 Ukrainian drones were intercepted and destroyed."),
+    )
+    found = {c.row_id: c for c in match_news(db, statement, date=NOW)}
+    assert found[ids["bryansk"]].score >= COVERED_THRESHOLD
+    assert found[ids["kursk"]].score < COVERED_THRESHOLD and found[ids["kursk"]].related
+    assert not found[ids["no-region"]].related  # naming no region is no conflict
 
 
 # --- one ranking --------------------------------------------------------------------------------------

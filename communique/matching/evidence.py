@@ -13,10 +13,12 @@ adds how well BM25 ranks the candidate among the query's (fitted with the CheckT
 ../shared/data/claims-en-dev as well, where ranking is the task), scaled to stay under the
 threshold.  So a covered report always comes first, and the order below it is the best we know.
 
-Two findings override the fit: a candidate whose leading figure and the statement's leading
-figure both exist and neither is in the other ("116 drones" against "147 drones"), or which is
-about another day of the same weeks ("в ночь на 16 июля" against a post of 17 June), reports
-another statement of the same kind.  It is "related", and never "covered".
+Three findings override the fit: a candidate whose leading figure and the statement's leading
+figure both exist and neither is in the other ("116 drones" against "147 drones"), which is
+about another day of the same weeks ("в ночь на 16 июля" against a post of 17 June), or which
+names regions and none of the statement's ("over Kursk" against "over Bryansk", found on the
+texts by the matcher: `communique.places`), reports another statement of the same kind.  It is
+"related" (`is_related`), and never "covered".
 
 The weights are fitted on real data only by `bench/fit_evidence.py`, from what the matcher itself
 scores, with statements grouped in cross-validation: ../shared/data/statements-news-dev (41
@@ -42,6 +44,10 @@ from communique.normalise import SCRIPT_MARK, SKELETON_MARK
 COVERED_THRESHOLD = 0.8
 RELATED_CAP = 0.5
 """A related candidate's score is at most this, under `COVERED_THRESHOLD`."""
+RELATED_FLOOR = 0.3
+"""The evidence (before the cap) a conflicting candidate needs to be shown as related.  On real data no
+pair of unrelated texts with a conflict reaches 0.13 (`bench/fit_evidence.py` prints the highest), and
+same-body posts of other days and a real report with another lead figure reach 0.3 to 1.0."""
 
 _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one shared term of one is little
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
@@ -217,14 +223,25 @@ def _final(covered: float, rank_logit: float) -> float:
     return covered if covered >= COVERED_THRESHOLD else _UNDER * _sigmoid(rank_logit)
 
 
+def probability(ev: Evidence, cosine: float | None = None) -> float:
+    """The fitted probability before a conflict caps it."""
+    if cosine is None:
+        return _logistic(_LEXICAL, covered_values(ev), _LEXICAL_BIAS)
+    return _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), covered_values(ev, cosine), _FUSED_BIAS)
+
+
 def covered_probability(ev: Evidence, cosine: float | None = None) -> float:
     """The probability-like evidence that the candidate reports the statement, from the words alone or with
     the embedding's cosine, which counts for more when both texts are dated in the window (meaning and time
     agreeing); an undated item gets no such help."""
-    if cosine is None:
-        return _related(ev, _logistic(_LEXICAL, covered_values(ev), _LEXICAL_BIAS))
-    return _related(ev, _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), covered_values(ev, cosine),
-                                  _FUSED_BIAS))
+    return _related(ev, probability(ev, cosine))
+
+
+def is_related(ev: Evidence, cosine: float | None = None) -> bool:
+    """Whether the candidate reports a statement of the same kind with other figures, regions or day ("31
+    drones" against "46", Kursk against Bryansk): a conflict, with evidence otherwise of `RELATED_FLOOR` or
+    more (other figures share fewer numbers, so it is rarely enough to be covered)."""
+    return ev.conflict and probability(ev, cosine) >= RELATED_FLOOR
 
 
 def under_threshold(score: float) -> float:

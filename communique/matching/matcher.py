@@ -21,7 +21,7 @@ pass at ingest has already seen them, and a news item's own pass follows once it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -35,6 +35,7 @@ from communique.matching.evidence import (
     covered_probability,
     evidence,
     fused_score,
+    is_related,
     lexical_score,
     under_threshold,
 )
@@ -51,6 +52,7 @@ from communique.matching.query import (
 from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, VectorTable, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
+from communique.places import places
 from communique.store.timefmt import from_db, to_db
 
 __all__ = ["COVERED_THRESHOLD", "Assessment", "MatchOptions", "assess_news", "match_news", "match_statements",
@@ -108,19 +110,21 @@ def match_statements(db: Database, title: str, text: str, *, date: datetime | No
         return found
     decided = []
     for candidate in found:
-        covered = _covered_from_the_statement(db, candidate.row_id, news_id, vector, options)
+        seen = _from_the_statement(db, candidate.row_id, news_id, vector, options)
+        covered = 0.0 if seen is None else seen.covered()
         score = covered if covered >= COVERED_THRESHOLD else under_threshold(candidate.score)
-        decided.append(Candidate(candidate.row_id, score, candidate.method))
+        related = seen is not None and seen.related()
+        decided.append(Candidate(candidate.row_id, score, candidate.method, related))
     return sorted(decided, key=lambda c: (-c.score, c.row_id))
 
 
-def _covered_from_the_statement(db: Database, statement_id: int, news_id: int, vector: np.ndarray | None,
-                                options: MatchOptions) -> float:
-    """The covered probability of a pair as the statement's own query against the news index sees it."""
+def _from_the_statement(db: Database, statement_id: int, news_id: int, vector: np.ndarray | None,
+                        options: MatchOptions) -> Assessment | None:
+    """The pair as the statement's own query against the news index sees it (its place unknown: 0)."""
     row = db.execute("SELECT text, date FROM statements WHERE id = ?", (statement_id,)).fetchone()
     docs = _docs(db, _NEWS, [news_id])
     if row is None or news_id not in docs:
-        return 0.0
+        return None
     query = _Query(db, _NEWS, row[0], options)
     terms, news_date, mark = docs[news_id]
     _learn_frequencies(db, _NEWS, query, [terms])
@@ -130,7 +134,7 @@ def _covered_from_the_statement(db: Database, statement_id: int, news_id: int, v
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
         cosine = float(stored @ vector) if stored is not None else None
-    return covered_probability(ev, cosine)
+    return _with_regions(db, _NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)])[0]
 
 
 def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
@@ -189,6 +193,12 @@ class Assessment:
             return lexical_score(self.evidence, self.lexical)
         return fused_score(self.evidence, self.lexical, self.cosine)
 
+    def covered(self) -> float:
+        return covered_probability(self.evidence, self.cosine)
+
+    def related(self) -> bool:
+        return is_related(self.evidence, self.cosine)
+
 
 def assess_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
                 options: MatchOptions = MatchOptions()) -> list[Assessment]:
@@ -202,8 +212,8 @@ def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetim
            query_is_statement: bool = True) -> list[Candidate]:
     found = _assess(db, side, text, window, options, vector, date=date, query_is_statement=query_is_statement)
     method = "lexical" if vector is None else "fused"
-    scored = sorted(((a.score(), -a.place, a.row_id) for a in found), key=lambda item: (-item[0], -item[1], item[2]))
-    return [Candidate(row_id, score, method) for score, _, row_id in scored[: options.top]]
+    scored = sorted(((a.score(), -a.place, a) for a in found), key=lambda item: (-item[0], -item[1], item[2].row_id))
+    return [Candidate(a.row_id, score, method, a.related()) for score, _, a in scored[: options.top]]
 
 
 def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
@@ -247,7 +257,23 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
         place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
         ev = query.evidence(date, terms, doc_date, same_script=same_script, query_is_statement=query_is_statement)
         assessed.append(Assessment(row_id, ev, bm25, None if vector is None else cosine.get(row_id, 0.0), place))
-    return assessed
+    return _with_regions(db, side, text, assessed)
+
+
+def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessment]) -> list[Assessment]:
+    """The candidates the evidence calls covered, checked for the regions they name: one that names regions
+    and none of the query's ("22 drones over Kursk" against "22 over Bryansk") reports another statement
+    of the same kind, a conflict like another leading figure.  Only those few candidates' texts are read."""
+    likely = [a.row_id for a in assessed if not a.evidence.conflict and a.covered() >= COVERED_THRESHOLD]
+    said = set(places(text)) if likely else set()
+    if not said:
+        return assessed
+    marks = ",".join("?" * len(likely))
+    body = "coalesce(title, '') || char(10) || text" if side.table == "news" else "text"
+    named = {row_id: set(places(content)) for row_id, content in
+             db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", likely)}
+    other = {row_id for row_id, regions in named.items() if regions and said.isdisjoint(regions)}
+    return [replace(a, evidence=replace(a.evidence, conflict=True)) if a.row_id in other else a for a in assessed]
 
 
 def _cosines(db: Database, side: _Side, lexical: list[int], vector: np.ndarray,

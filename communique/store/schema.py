@@ -252,4 +252,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE subscribers ADD COLUMN language TEXT;
         """,
     ),
+    (
+        15,
+        "related reports: news of a statement of the same kind with other figures, regions or day (not coverage)",
+        """
+        CREATE TABLE related (
+            statement_id INTEGER NOT NULL REFERENCES statements(id),
+            news_id INTEGER NOT NULL REFERENCES news(id),
+            score REAL NOT NULL,             -- the capped score (under the covered threshold)
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (statement_id, news_id)
+        );
+        CREATE INDEX related_news ON related(news_id);
+        """,
+    ),
 ]
