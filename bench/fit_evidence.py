@@ -57,7 +57,7 @@ from communique.matching.matcher import Assessment
 FOLDS = 10
 L2 = 1.0
 UNRELATED_WEIGHT = 0.3  # thousands of easy negatives: weighed so they bound the fit without drowning it
-CLAIMS_WEIGHT = 0.5
+CLAIMS_WEIGHT = 2.0  # the ranking task's own data: at 0.5 its MAP@5 fell to 0.853 (0.857 before this fit)
 THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 

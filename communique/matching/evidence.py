@@ -60,10 +60,10 @@ _FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.064, 5.221, -10.31
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (0.123, 3.35, -1.326, 2.303, 0.825, 3.783, 0.036, 1.062, 5.117, -1.05, 3.138, 2.336)
-_RANK_BIAS = -8.963
-_RANK_COSINE = 2.742  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.984
+_RANK = (-0.837, 1.259, -0.827, 3.048, 0.909, 3.139, -0.066, 0.16, 6.006, 0.364, 5.948, 2.039)
+_RANK_BIAS = -11.432
+_RANK_COSINE = 4.313  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.914
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
