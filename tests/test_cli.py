@@ -66,6 +66,8 @@ def test_match_says_which_figures_a_report_gives_otherwise(capsys, tmp_path):
     [line] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     differs = {m["news_id"]: m["differs"] for m in line["matches"]}
     assert differs == {"same": [], "other": [{"statement": "46", "report": "31", "kind": "drones"}]}
+    related = {m["news_id"]: m["related"] for m in line["matches"]}
+    assert related["same"] is False and isinstance(related["other"], bool)  # a report is never related
 
 
 def test_match_reports_an_invalid_line_with_its_number(capsys, tmp_path):
