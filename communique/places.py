@@ -56,8 +56,23 @@ def _name_forms(text: str) -> list[str]:
     return forms
 
 
+_PREFIX = 3  # every name in the gazetteer has at least this many letters
+
+
+def _by_prefix() -> dict[str, list[tuple[str, str]]]:
+    """(region, name) by the name's first letters: a word is compared with a few names, not all of them."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for place, names in GAZETTEER.items():
+        for name in names:
+            index.setdefault(name[:_PREFIX], []).append((place, name))
+    return index
+
+
+_BY_PREFIX = _by_prefix()
+
+
 def places(text: str) -> list[str]:
     """The gazetteer's regions a text names, in the gazetteer's order."""
-    forms = _name_forms(text)
-    return [place for place, names in GAZETTEER.items()
-            if any(form.startswith(name) for form in forms for name in names)]
+    found = {place for form in _name_forms(text) for place, name in _BY_PREFIX.get(form[:_PREFIX], ())
+             if form.startswith(name)}
+    return [place for place in GAZETTEER if place in found]
