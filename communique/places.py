@@ -29,7 +29,7 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     "Leningrad": ("leningrad", "ленинград", "ленінград", "لينينغراد", "לנינגרד"),
     "Krasnodar": ("krasnodar", "краснодар", "كراسنودار", "קרסנודר"),
     "Kharkiv": ("kharkiv", "kharkov", "харьков", "харків", "харкiв", "خاركيف", "خاركوف", "חרקוב", "חרקיב"),
-    "Chernihiv": ("chernihiv", "chernigov", "чернигов", "чернігів", "تشيرنيهيف", "צ'רניהיב"),
+    "Chernihiv": ("chernihiv", "chernigov", "чернигов", "чернігів", "تشيرنيهيف", "צרניהיב"),
     "Zaporizhzhia": ("zaporizh", "zaporozh", "запорож", "запоріж", "زابوريجيا", "زابوروجيا", "זפוריז"),
     "Kherson": ("kherson", "херсон", "خيرسون", "חרסון"),
     "Odesa": ("odesa", "odessa", "одес", "اوديسا", "אודסה"),
@@ -39,6 +39,7 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     "Volyn": ("volyn", "волын", "волин", "فولين"),
 }
 _NAME = re.compile(r"[^\W\d_]+")
+_HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\u05f3\u2019](?=[\u05d0-\u05ea])")  # צ'רניהיב: one word
 _HEBREW_PREFIXES = ("ב", "ו", "ה", "ל", "מ", "וב", "ומ", "מה", "וה")
 
 
@@ -46,7 +47,8 @@ def _name_forms(text: str) -> list[str]:
     """The folded name-like words of a text (capitalised, or Arabic or Hebrew), each also without the
     article or one-letter prefixes Arabic and Hebrew write as one word with it."""
     forms = []
-    for word in _NAME.findall(strip_marks(unicodedata.normalize("NFKC", drop_invisible(text)))):
+    text = _HEBREW_GERESH.sub("", strip_marks(unicodedata.normalize("NFKC", drop_invisible(text))))
+    for word in _NAME.findall(text):
         if not (word[0].isupper() or "\u0590" <= word[0] <= "\u06ff"):
             continue
         folded = fold(word).replace(" ", "")

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from communique.discrepancy import Difference, differences
+from communique.places import GAZETTEER, places
 
 RU = ("В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 46 украинских беспилотных "
       "летательных аппаратов самолетного типа над территориями Белгородской и Курской областей.")
@@ -65,6 +66,13 @@ def test_another_region_is_a_difference_whatever_the_script() -> None:
     assert differences(RU, "ru", report, "en") == [Difference("Belgorod, Kursk", "Bryansk", "place")]
     assert differences(RU, "ru", "أسقطت 46 طائرة مسيرة فوق مقاطعة بريانسك", "ar")[0].report == "Bryansk"
     assert differences(RU, "ru", "Russia says it downed 46 drones over the Kursk region.", "en") == []
+
+
+def test_every_name_of_every_region_in_the_gazetteer_is_recognised() -> None:
+    for region, names in GAZETTEER.items():
+        for name in names:
+            word = name.capitalize() if name.isascii() or "\u0400" <= name[0] <= "\u04ff" else name
+            assert places(f"над {word}ой областью") == [region], name
 
 
 def test_a_later_day_is_a_difference_and_an_earlier_one_background() -> None:
