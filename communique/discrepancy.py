@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from communique.i18n import ENGLISH, Tr
 from communique.mentioned_dates import RECENT, mentioned_days
 from communique.normalise import terms
-from communique.numbers import LANGUAGES
+from communique.numbers import KNOWN_LANGUAGES
 from communique.places import places
 from communique.quantities import KIND_NAMES, UNITS, agree, lead, mentions, not_counting_else, read_quantities
 
@@ -123,7 +123,7 @@ def _language(code: str | None) -> str | None:
     if not code:
         return None
     code = code.split("-")[0].lower()
-    return code if code in LANGUAGES else ""
+    return code if code in KNOWN_LANGUAGES else ""
 
 
 def differences(statement_text: str, statement_lang: str | None, report_text: str, report_lang: str | None, *,

@@ -23,6 +23,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 LANGUAGES = ("en", "ru", "uk", "ar", "he")
+"""The languages of our sources: a text whose language is not known is read in those of its script."""
+KNOWN_LANGUAGES = (*LANGUAGES, "fr", "it", "pl", "tr")
+"""The languages whose number words are read in a text known to be in one of them (a report's `lang`)."""
 _UNITS_TO_HUNDREDS = (*range(21), *range(30, 100, 10), *range(100, 1000, 100))
 _MULTIPLIERS = (1000, 2000, 5000, 10**6, 2 * 10**6, 5 * 10**6)
 _SLAVIC_CASES = {"ru": ("nominative", "genitive", "dative", "accusative", "instrumental", "prepositional"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from communique.i18n import N_
 from communique.normalise import dominant_script, drop_invisible, fold, strip_marks
-from communique.numbers import LANGUAGES, join_digit_groups, lexicon_of, read_numbers
+from communique.numbers import KNOWN_LANGUAGES, LANGUAGES, join_digit_groups, lexicon_of, read_numbers
 
 UNITS = {"percent": "%", "km": " km"}
 # The counted things as a report line names them (translated where shown).
@@ -133,7 +133,7 @@ _SCRIPT_LANGUAGES = {"latin": ("en",), "cyrillic": ("ru", "uk"), "arabic": ("ar"
 def _number_languages(lang: str | None, tokens: list[object]) -> tuple[str, ...]:
     """The languages whose number words a text is read in: its own, or else those of its script (the
     Turkish "on", ten, is an English word)."""
-    if lang in LANGUAGES:
+    if lang in KNOWN_LANGUAGES:
         return (lang,)
     return _SCRIPT_LANGUAGES.get(dominant_script([t for t in tokens if isinstance(t, str)]), LANGUAGES)
 

@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from communique.discrepancy import Difference, differences
 from communique.places import GAZETTEER, places
 
@@ -88,6 +90,17 @@ def test_languages_not_read_are_never_flagged() -> None:
     assert differences(RU, "ru", "俄罗斯国防部称击落31架无人机", "zh") == []
 
 
+@pytest.mark.parametrize(("report", "lang"), [
+    ("Le Hezbollah a dit avoir tiré plus de 250 missiles Katioucha sur des sites ennemis.", "fr"),
+    ("Hezbollah ha lanciato 250 missili contro Israele.", "it"),
+    ("Hezbollah wystrzelił 250 rakiet w kierunku Izraela.", "pl"),
+    ("Hizbullah İsrail'e 250 füze fırlattı.", "tr"),
+])
+def test_a_report_in_a_language_known_by_its_code_is_read_in_it(report, lang) -> None:
+    statement = "تجاوز عدد صواريخ الكاتيوشا التي أطلقت باتجاه مواقع العدو 320 صاروخاً."
+    assert differences(statement, "ar", report, lang) == [Difference("320", "250", "missiles")]
+
+
 def test_the_labelled_set_keeps_precision_first() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from discrepancies import SET, evaluate
@@ -101,7 +114,7 @@ def test_the_labelled_set_keeps_precision_first() -> None:
     counts = evaluate(pairs)["all"]
     assert counts.precision >= 0.95
     assert counts.named_precision >= 0.95
-    assert counts.recall >= 0.8
+    assert counts.recall >= 0.85
 
 
 def test_hostile_figures_are_no_figures_and_never_an_error() -> None:
