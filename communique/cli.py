@@ -200,8 +200,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     data = render(items, args.format)
     if args.output:
         _write(Path(args.output), data)
-        reports = sum(len(item["reports"]) for item in items)
-        print(f"exported {len(items)} statement(s) and {reports} report(s) to {args.output}", file=sys.stderr)
+        reports, related = (sum(len(item[key]) for item in items) for key in ("reports", "related"))
+        print(f"exported {len(items)} statement(s), {reports} report(s) and {related} related item(s) to "
+              f"{args.output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
     return 0

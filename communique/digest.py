@@ -49,6 +49,7 @@ class Entry:
     coverage: list[dict[str, Any]]
     reposts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel title, statement)
     differing: int = 0  # reports whose figures, regions or day differ from the statement's
+    related: int = 0  # news of a statement of the same kind with other figures, regions or day (not coverage)
 
     @property
     def covered(self) -> bool:
@@ -123,13 +124,15 @@ def build_digest(db: Database, chat_id: int, *, start: datetime | None, end: dat
             relevant.append((row, reasons, title, new))
     shown = [r for r in relevant if r[3] or in_period(r[0]["deleted_at"]) or in_period(r[0]["edited_at"])]
     coverage = match_store.coverage(db, [row["id"] for row, *_ in shown])
+    related = match_store.related(db, [row["id"] for row, *_ in shown])
     left_out, reposts = _reposts([(row, title) for row, _, title, new in shown if new], coverage)
     differs = differing_reports(db, (item for items in coverage.values() for item in items))
     for row, reasons, title, new in shown:
         if row["id"] in left_out:
             continue  # a repost is shown once, with the post of the channel that published it first
         differing = sum((item["statement_id"], item["news_id"]) in differs for item in coverage[row["id"]])
-        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []), differing)
+        entry = Entry(row, title, coverage[row["id"]], reposts.get(row["id"], []), differing,
+                      len(related[row["id"]]))
         if new:
             digest.groups.setdefault(_group(reasons, settings), {}).setdefault(title, []).append(entry)
         if in_period(row["deleted_at"]):
@@ -193,6 +196,9 @@ def _entry_line(entry: Entry, tz: tzinfo, t: Tr = ENGLISH) -> str:
             status += f" · ⚠ {_differ(entry.differing, t)}"
     else:
         status = "<b>" + t.gettext("not yet reported") + "</b>"
+    if entry.related:
+        status += " · " + t.ngettext("{count} related report", "{count} related reports",
+                                     entry.related).format(count=entry.related)
     when = _when(st["date"] or st["ingested_at"], tz, t)
     post = t.gettext("→ post")
     also = "".join(" · " + t.gettext("also {channel}").format(channel=t.isolate(esc(title))) +

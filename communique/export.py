@@ -2,16 +2,19 @@
 
 One record per statement: its t.me permalink, time, channel and text; its edits (each stored version
 with the time it was recorded) and deletions (the post, and each message of an album, with times);
-and every report: outlet, URL, language, time, minutes after the post, score and `differs`.
+and every report: outlet, URL, language, time, minutes after the post, score and `differs`; then the
+related news (a statement of the same kind with other figures, regions or day: never coverage), the same way.
 
 The formats, for the people who open them:
 - jsonl: one nested JSON object per statement, as above.
-- csv: what a spreadsheet expects, one flat row per statement and report (a statement no outlet
-  reported has one row with empty report columns), so rows sort and filter by outlet or delay.
+- csv: what a spreadsheet expects, one flat row per statement and report, `relation` saying "report" or
+  "related" (a statement with neither has one row with empty report columns), so rows sort and filter
+  by outlet or delay.
   The edits are summarised (count and times); their texts are in jsonl and xlsx.  UTF-8 with a
   byte-order mark, so Excel reads Cyrillic, Arabic and Hebrew right; a text cell that a spreadsheet
   would run as a formula (starting with = + - @) is prefixed with an apostrophe.
-- xlsx: three sheets: Statements (one row each), Reports (one row per report), Edits and deletions;
+- xlsx: three sheets: Statements (one row each), Reports (one row per report or related item, with its
+  relation), Edits and deletions;
   times are real date cells (UTC), links are clickable, texts are never formulas.
 
 Times are UTC, ISO 8601.  `minutes_after_post` is negative when the outlet dated its report before
@@ -31,9 +34,10 @@ from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
 from communique.coverage_differences import differing_reports
-from communique.coverage_stats import statements_between, with_reports
+from communique.coverage_stats import CHUNK, statements_between, with_reports
 from communique.pipeline import channel_title
 from communique.settings import Settings
+from communique.store import matches as match_store
 from communique.store.subscribers import subscriptions_of
 
 FORMATS = ("csv", "jsonl", "xlsx")
@@ -64,24 +68,34 @@ def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Set
     titles: dict[str, str] = {}
     result = []
     covered = with_reports(db, list(statements))
-    differing = differing_reports(db, [r for item in covered for r in item.reports])
+    related = _related(db, [item.statement["id"] for item in covered])
+    differing = differing_reports(db, [r for item in covered for r in item.reports] +
+                                  [r for rows in related.values() for r in rows])
+
+    def report(r: dict[str, Any]) -> dict[str, Any]:
+        return {"outlet": r["source"], "url": r["url"], "title": r["title"], "language": r["lang"],
+                "published_at": r["date"], "minutes_after_post": r["delay_minutes"], "score": r["score"],
+                "differs": [d.as_dict() for d in differing.get((r["statement_id"], r["news_id"]), [])]}
+
     for item in covered:
         st = item.statement
         edits = _edits(db, st["id"])
-        reports = [{
-            "outlet": r["source"], "url": r["url"], "title": r["title"], "language": r["lang"],
-            "published_at": r["date"], "minutes_after_post": r["delay_minutes"], "score": r["score"],
-            "differs": [d.as_dict() for d in differing.get((st["id"], r["news_id"]), [])],
-        } for r in item.reports]
         result.append({
             "statement_id": st["id"], "url": st["url"], "posted_at": st["date"], "channel": st["channel"],
             "channel_title": titles.setdefault(st["channel"], channel_title(db, st["channel"], settings)),
             "language": st["lang"], "text": st["text"], "media": st["media"],
             "original_text": _original(db, st["id"]) if edits else None, "edits": edits,
             "edited_at": st["edited_at"], "deleted_at": st["deleted_at"], "deletions": _deletions(db, st),
-            "reports": reports,
+            "reports": [report(r) for r in item.reports], "related": [report(r) for r in related[st["id"]]],
         })
     return result
+
+
+def _related(db: Database, statement_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    for at in range(0, len(statement_ids), CHUNK):
+        found |= match_store.related(db, statement_ids[at:at + CHUNK])
+    return found
 
 
 def period_records(db: Database, *, start: datetime, end: datetime, settings: Settings,
@@ -104,7 +118,7 @@ def chat_records(db: Database, chat_id: int, *, start: datetime, end: datetime,
 
 CSV_COLUMNS = ("statement_id", "posted_at", "channel", "channel_title", "post_url", "text", "media", "edits",
                "edited_at", "deleted_at", "outlet", "report_url", "report_title", "report_language",
-               "report_published_at", "minutes_after_post", "score", "differs")
+               "report_published_at", "minutes_after_post", "score", "differs", "relation")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -115,6 +129,11 @@ def _cell(value: Any) -> Any:
 
 def differs_text(differs: list[dict[str, str]]) -> str:
     return "; ".join(f"report {d.get('report')} (statement: {d.get('statement')})" for d in differs)
+
+
+def reports_and_related(record: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """A record's reports, then its related items, each with what it is: "report" or "related"."""
+    return [(r, "report") for r in record["reports"]] + [(r, "related") for r in record["related"]]
 
 
 def _edits_text(record: dict[str, Any]) -> str:
@@ -129,10 +148,10 @@ def to_csv(items: list[dict[str, Any]]) -> bytes:
         head = [record["statement_id"], record["posted_at"], record["channel"], record["channel_title"],
                 record["url"], record["text"], record["media"], _edits_text(record), record["edited_at"],
                 record["deleted_at"]]
-        for report in record["reports"] or [None]:
+        for report, relation in reports_and_related(record) or [(None, "")]:
             tail = ([report["outlet"], report["url"], report["title"], report["language"], report["published_at"],
-                     report["minutes_after_post"], report["score"], differs_text(report["differs"])]
-                    if report else [""] * 8)
+                     report["minutes_after_post"], report["score"], differs_text(report["differs"]), relation]
+                    if report else [""] * 9)
             writer.writerow([_cell(v) if v is not None else "" for v in head + tail])
     return out.getvalue().encode("utf-8-sig")
 

@@ -1,4 +1,4 @@
-"""The xlsx export (openpyxl): Statements, Reports, and Edits and deletions, one sheet each.
+"""The xlsx export (openpyxl): Statements, Reports (and related news), and Edits and deletions, one sheet each.
 
 Times are date cells in UTC (spreadsheets hold no time zone; the headers say UTC), links are
 clickable, and every text is stored as text: openpyxl would otherwise take a post starting with
@@ -17,7 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from communique.export import differs_text
+from communique.export import differs_text, reports_and_related
 from communique.store.timefmt import from_db
 
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -26,10 +26,10 @@ SHEETS: dict[str, tuple[tuple[str, int], ...]] = {  # header, column width
     "Statements": (("statement id", 11), ("posted (UTC)", 19), ("channel", 16), ("channel title", 22),
                    ("post", 32), ("text", 80), ("media", 12), ("reports", 8), ("outlets", 8),
                    ("first report (min)", 10), ("languages", 12), ("edits", 6), ("edited (UTC)", 19),
-                   ("deleted (UTC)", 19)),
+                   ("deleted (UTC)", 19), ("related", 8)),
     "Reports": (("statement id", 11), ("post", 32), ("outlet", 24), ("report", 40), ("title", 60),
                 ("language", 9), ("published (UTC)", 19), ("minutes after post", 10), ("score", 7),
-                ("differs", 30)),
+                ("differs", 30), ("relation", 9)),
     "Edits and deletions": (("statement id", 11), ("post", 32), ("what", 22), ("when (UTC)", 19),
                             ("text after the edit", 80)),
 }
@@ -91,11 +91,12 @@ def workbook_bytes(items: list[dict[str, Any]]) -> bytes:
                              record["text"], record["media"], len(record["reports"]),
                              len({r["outlet"] for r in record["reports"]}), max(0, min(delays)) if delays else None,
                              " ".join(sorted({r["language"] or "und" for r in record["reports"]})),
-                             len(record["edits"]), _utc(record["edited_at"]), _utc(record["deleted_at"])],
+                             len(record["edits"]), _utc(record["edited_at"]), _utc(record["deleted_at"]),
+                             len(record["related"])],
                 links={5: post})
-        for r in record["reports"]:
+        for r, relation in reports_and_related(record):
             reports.add([sid, post, r["outlet"], r["url"], r["title"], r["language"], _utc(r["published_at"]),
-                              r["minutes_after_post"], r["score"], differs_text(r["differs"])],
+                              r["minutes_after_post"], r["score"], differs_text(r["differs"]), relation],
                     links={2: post, 4: r["url"]})
         if record["edits"]:
             changes.add([sid, post, "original text", _utc(record["posted_at"]), record["original_text"]],

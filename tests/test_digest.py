@@ -15,7 +15,7 @@ from communique.digest import build_digest, enqueue_digest, plan_digest, render_
 from communique.messages import MESSAGE_LIMIT, length, strip_tags
 from communique.models import NewsItem, Statement
 from communique.store import StoreThread
-from communique.store.matches import save_match
+from communique.store.matches import save_match, save_related
 from communique.store.news import upsert_news
 from communique.store.outbox import pending_for
 from communique.store.statements import mark_deleted, upsert_statement
@@ -321,3 +321,17 @@ def test_reports_whose_figures_differ_are_counted_in_the_digest(db, settings):
     forty_six, thirty_eight = (line for line in entries.splitlines() if line.startswith("• "))
     assert forty_six.endswith("reported by 2 outlets (first: TASS, +1 h 00 min) · ⚠ 1 report differs")
     assert "differ" not in thirty_eight
+
+
+def test_an_entry_counts_its_related_reports_apart_from_its_coverage(db, settings):
+    reader(db)
+    previous_digest(db, settings)
+    sid = post(db, "mod_russia", 6100, AIR.format(n=46), YESTERDAY + timedelta(hours=1))
+    item = NewsItem(source="Reuters", guid="Reuters/31", title="31 drones downed over Belgorod",
+                    text="Air defences destroyed 31 drones over Belgorod and Kursk.", lang="en",
+                    url="https://reuters.example/31", date=YESTERDAY + timedelta(hours=2))
+    save_related(db, sid, upsert_news(db, item, now=TODAY)[0], 0.5, now=TODAY)
+    text = strip_tags(plan_digest(db, CHAT, now=TODAY, settings=settings).messages()[0])
+    [entry] = (line for line in text.split("⏱ Speed of coverage")[0].splitlines() if line.startswith("• "))
+    assert entry.endswith("not yet reported · 1 related report")
+    assert "1 statement · 0 reported · 1 not yet reported" in text
