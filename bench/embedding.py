@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from matching import SPAN, START, ingest_archive, news_items, percentile, statements  # noqa: E402
+from peak_memory import peak_mb  # noqa: E402
 from sqlite_utils import Database  # noqa: E402
 
 from communique import embedding_index  # noqa: E402
@@ -189,7 +189,7 @@ def run_one(size: int) -> dict[str, float]:
                          ("fused_busy", fused_busy), ("lexical_all", lexical_all), ("fused_all", fused_all)):
         result[f"{name}_p50"] = 1000 * statistics.median(values)
         result[f"{name}_p99"] = 1000 * percentile(values, 0.99)
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mb"] = peak_mb()
     return result
 
 

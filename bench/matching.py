@@ -23,7 +23,6 @@ import argparse
 import itertools
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from peak_memory import peak_mb  # noqa: E402
 from rapidfuzz import process  # noqa: E402
 from sqlite_utils import Database  # noqa: E402
 
@@ -211,7 +211,7 @@ def run_one(size: int, brute_force: bool) -> dict[str, float]:
     result.update(cold_ms=1000 * max(cold), p50_ms=1000 * statistics.median(latencies),
                   p99_ms=1000 * percentile(latencies, 0.99),
                   undated_p50_ms=1000 * statistics.median(undated), undated_p99_ms=1000 * percentile(undated, 0.99),
-                  peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                  peak_mb=peak_mb())
     if brute_force:
         choices = [fold(f"{item.title}\n{item.text}") for item in news_items(size)]
         began = time.perf_counter()
