@@ -165,6 +165,8 @@ class Evaluation:
     covered: Decision
     calibrated: Decision | None
     seconds: float
+    related: tuple[int, int] = (0, 0)
+    """Pairs shown as related (same kind, other figures, regions or day), and how many are labelled reports."""
 
 
 def undated(news: list[NewsItem]) -> list[NewsItem]:
@@ -181,18 +183,20 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
     started = time.perf_counter()
     rankings: dict[str, list[str]] = {}
     scored: list[tuple[float, bool]] = []
+    related: list[bool] = []
     for result in match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress):
         sid = str(result["statement_id"])
         matches: list[dict] = result["matches"]  # type: ignore[assignment]
         rankings[sid] = [m["news_id"] for m in matches]
         scored += [(m["score"], m["news_id"] in qrels.get(sid, set())) for m in matches]
+        related += [m["news_id"] in qrels.get(sid, set()) for m in matches if m["related"]]
     seconds = time.perf_counter() - started
     rows = {"all pairs": metrics(rankings, qrels)}
     rows.update(split_by_language(rankings, qrels, {s.ext_id: s.lang for s in statements},
                                   {n.guid: n.lang for n in news}))
     total_relevant = sum(len(r) for r in qrels.values())
     return Evaluation(rows, covered_decision(scored, total_relevant, COVERED_THRESHOLD),
-                      threshold_for_precision(scored, total_relevant), seconds)
+                      threshold_for_precision(scored, total_relevant), seconds, (len(related), sum(related)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,7 @@ class Unrelated:
     pairs: int
     covered: list[tuple[str, str, float]]
     seconds: float
+    related: int = 0
 
 
 def count_unrelated(statements: list[Statement], news: list[NewsItem], *, embedder: Embedder | None = None,
@@ -211,13 +216,14 @@ def count_unrelated(statements: list[Statement], news: list[NewsItem], *, embedd
     from communique.matching import COVERED_THRESHOLD
 
     started = time.perf_counter()
-    covered, pairs = [], 0
+    covered, pairs, related = [], 0, 0
     for result in match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress):
         matches: list[dict] = result["matches"]  # type: ignore[assignment]
         pairs += len(matches)
         covered += [(str(result["statement_id"]), m["news_id"], m["score"]) for m in matches
                     if m["score"] >= COVERED_THRESHOLD]
-    return Unrelated(len(statements), len(news), pairs, covered, time.perf_counter() - started)
+        related += sum(bool(m["related"]) for m in matches)
+    return Unrelated(len(statements), len(news), pairs, covered, time.perf_counter() - started, related)
 
 
 def run_unrelated(statements: list[Statement], news: list[NewsItem], out: TextIO = sys.stdout, *,
@@ -230,7 +236,7 @@ def run_unrelated(statements: list[Statement], news: list[NewsItem], out: TextIO
     print(f"{result.statements} statements, {result.news} news items that share no story, "
           f"matched in {result.seconds:.1f} s", file=out)
     print(f"covered (score >= {COVERED_THRESHOLD:.2f}): {len(result.covered)} of {result.pairs} pairs returned "
-          f"(each one is a false report)", file=out)
+          f"(each one is a false report); related: {result.related} (want 0: an alert would list them)", file=out)
     for statement_id, news_id, score in sorted(result.covered, key=lambda c: -c[2])[:20]:
         print(f"  {statement_id} ~ {news_id}  {score:.3f}", file=out)
     return result
@@ -253,6 +259,8 @@ def run_evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mappi
     covered = result.covered
     print(f"covered (score >= {covered.threshold:.2f}, first {DEPTH} results): "
           f"precision {covered.precision:.3f}, recall {covered.recall:.3f}", file=out)
+    print(f"related (same kind, other figures, regions or day; never covered): {result.related[0]} pairs, "
+          f"{result.related[1]} of them labelled reports", file=out)
     if result.calibrated is None:
         print("no threshold reaches precision 0.95 on these files", file=out)
     else:

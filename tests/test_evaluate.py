@@ -103,6 +103,24 @@ def test_evaluate_prints_the_table_and_the_covered_decision(tmp_path):
     assert result.rows["cross-language"].mrr == 1.0
 
 
+def test_evaluate_counts_the_related_pairs_apart_from_the_covered_ones(tmp_path):
+    (tmp_path / "s.jsonl").write_text(json.dumps(
+        {"id": "s1", "lang": "ru", "date": "2026-11-03T04:10:00Z",
+         "text": "В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 46 украинских "
+                 "беспилотных летательных аппаратов самолетного типа над территориями Белгородской и Курской "
+                 "областей."}) + "\n", encoding="utf-8")
+    (tmp_path / "n.jsonl").write_text(json.dumps(
+        {"id": "n1", "lang": "ru", "date": "2026-11-03T04:20:00Z", "title": "ПВО за ночь сбила 31 беспилотник",
+         "text": "В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 31 украинских "
+                 "беспилотных летательных аппаратов самолетного типа над территориями Белгородской и Курской "
+                 "областей, сообщили в Минобороны."}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp_path / "q.tsv").write_text("# no report of this post\n", encoding="utf-8")
+    out = io.StringIO()
+    result = run_evaluate(*read_files(tmp_path / "s.jsonl", tmp_path / "n.jsonl", tmp_path / "q.tsv"), out=out)
+    assert result.related == (1, 0) and result.covered.precision == 1.0
+    assert "related (same kind, other figures, regions or day; never covered): 1 pairs, 0 of them" in out.getvalue()
+
+
 def test_multilingual_set_meets_the_recall_targets_and_the_covered_precision():
     out = io.StringIO()
     result = run_evaluate(*read_files(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
