@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,10 +99,17 @@ def statements_between(db: Database, start: datetime, end: datetime,
 
 
 def with_reports(db: Database, statements: list[dict[str, Any]]) -> list[StatementCoverage]:
-    found: dict[int, list[dict[str, Any]]] = {}
-    for at in range(0, len(statements), CHUNK):
-        found |= match_store.coverage(db, [row["id"] for row in statements[at:at + CHUNK]])
+    found = in_chunks(match_store.coverage, db, [row["id"] for row in statements])
     return [StatementCoverage(row, found[row["id"]]) for row in statements]
+
+
+def in_chunks(fetch: Callable[[Database, list[int]], dict[int, list[dict[str, Any]]]], db: Database,
+              statement_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """`fetch` (`store.matches.coverage` or `.related`) for any number of statements, CHUNK ids a query."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for at in range(0, len(statement_ids), CHUNK):
+        found |= fetch(db, statement_ids[at:at + CHUNK])
+    return found
 
 
 def outlet_speeds(statements: Iterable[StatementCoverage], country: Mapping[str, str | None] | None = None,

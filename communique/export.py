@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from communique.audience import reasons_by_chat, statement_stems
 from communique.coverage_differences import differing_reports
-from communique.coverage_stats import CHUNK, statements_between, with_reports
+from communique.coverage_stats import in_chunks, statements_between, with_reports
 from communique.pipeline import channel_title
 from communique.settings import Settings
 from communique.store import matches as match_store
@@ -68,7 +68,7 @@ def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Set
     titles: dict[str, str] = {}
     result = []
     covered = with_reports(db, list(statements))
-    related = _related(db, [item.statement["id"] for item in covered])
+    related = in_chunks(match_store.related, db, [item.statement["id"] for item in covered])
     differing = differing_reports(db, [r for item in covered for r in item.reports] +
                                   [r for rows in related.values() for r in rows])
 
@@ -89,13 +89,6 @@ def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Set
             "reports": [report(r) for r in item.reports], "related": [report(r) for r in related[st["id"]]],
         })
     return result
-
-
-def _related(db: Database, statement_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    found: dict[int, list[dict[str, Any]]] = {}
-    for at in range(0, len(statement_ids), CHUNK):
-        found |= match_store.related(db, statement_ids[at:at + CHUNK])
-    return found
 
 
 def period_records(db: Database, *, start: datetime, end: datetime, settings: Settings,

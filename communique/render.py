@@ -68,6 +68,10 @@ def coverage_block(news: Sequence[Mapping[str, Any]], max_lines: int = MAX_NEWS_
     return block
 
 
+def _more(count: int, t: Tr) -> str:
+    return t.ngettext("… and {count} more", "… and {count} more", count).format(count=count)
+
+
 def _related_block(related: Sequence[Mapping[str, Any]], max_lines: int,
                    differs: Mapping[int, Sequence[Difference]] | None, t: Tr) -> str:
     head = t.gettext("Related, with other figures, regions or day:")
@@ -76,8 +80,7 @@ def _related_block(related: Sequence[Mapping[str, Any]], max_lines: int,
         note = (differs or {}).get(item.get("news_id", -1))
         lines.append(news_line(item, t) + (f"\n   {difference_note(note, t)}" if note else ""))
     if len(related) > max_lines:
-        more = len(related) - max_lines
-        lines.append(t.ngettext("… and {count} more", "… and {count} more", more).format(count=more))
+        lines.append(_more(len(related) - max_lines, t))
     return t.lines("\n".join([f"<b>{head}</b>", *lines]))
 
 
@@ -98,8 +101,7 @@ def _reports_block(news: Sequence[Mapping[str, Any]], max_lines: int,
                                                   if also else "")
                      + (f"\n   {difference_note(note, t)}" if note else ""))
     if len(stories) > max_lines:
-        more = len(stories) - max_lines
-        lines.append(t.ngettext("… and {count} more", "… and {count} more", more).format(count=more))
+        lines.append(_more(len(stories) - max_lines, t))
     return t.lines("\n".join([f"<b>{head}:</b>", *lines]))
 
 
