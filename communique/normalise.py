@@ -21,6 +21,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+import opencc
 import Stemmer
 
 from communique.numbers import join_digit_groups, read_numbers
@@ -127,8 +128,29 @@ def strip_marks(text: str) -> str:
 
 
 def _fold_clean(text: str) -> str:
-    text = _CYRILLIC_APOSTROPHE.sub("", text.casefold().translate(_LETTERS))
+    text = _han_pairs(_CYRILLIC_APOSTROPHE.sub("", text.casefold().translate(_LETTERS)))
     return " ".join(_WORD.findall(_PREFIX_BEFORE_DIGIT.sub(" ", text)))
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@lru_cache(maxsize=1)
+def _simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def _han_pairs(text: str) -> str:
+    """Chinese as words to match: Traditional characters folded to Simplified (臺灣 is 台湾, by OpenCC's
+    tables), and each run of characters, written without spaces, read as its overlapping pairs
+    (中国台湾 -> 中国 国台 台湾), as search engines index it without a dictionary."""
+    if not _HAN.search(text):
+        return text
+    return _HAN.sub(lambda run: " " + " ".join(_pairs(run.group())) + " ", _simplified().convert(text))
+
+
+def _pairs(run: str) -> list[str]:
+    return [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
 
 
 def fold(text: str) -> str:

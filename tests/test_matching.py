@@ -73,6 +73,25 @@ def test_a_name_has_one_skeleton_in_latin_cyrillic_arabic_and_hebrew():
     assert skeleton("kharkiv") == skeleton("харків") == skeleton("خاركيف") == skeleton("חרקוב")
 
 
+
+def test_chinese_is_read_as_pairs_of_characters_with_traditional_folded_to_simplified():
+    assert fold("中国台湾") == "中国 国台 台湾"
+    assert meet("外交部发言人毛宁表示", "外交部發言人毛寧表示")  # Simplified and Traditional meet
+    assert not meet("外交部发言人", "国防部新闻局")  # a character in common is not a word in common
+    assert fold("Taiwan 台") == "taiwan 台"
+
+
+def test_a_chinese_statement_finds_its_traditional_chinese_report_first(db):
+    statement = "外交部发言人毛宁就美国对台军售答记者问：中方坚决反对，已向美方提出严正交涉。"
+    with transaction(db):
+        report, _ = upsert_news(db, NewsItem(
+            source="hk", guid="t1", title="外交部：堅決反對美國對台軍售", date=NOW + timedelta(hours=1),
+            text="外交部發言人毛寧表示，中方堅決反對美國對台軍售，已向美方提出嚴正交涉。"), now=NOW)
+        upsert_news(db, NewsItem(source="hk", guid="t2", title="國防部舉行例行記者會", date=NOW + timedelta(hours=1),
+                                 text="國防部新聞發言人介紹了近期軍事交流情況。"), now=NOW)
+    found = match_news(db, statement, date=NOW)
+    assert found[0].row_id == report
+
 # --- the matcher over a real store ------------------------------------------------------------------
 
 STATEMENT = ("В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 46 украинских "

@@ -30,6 +30,7 @@ _PROBES = (
     "Russia's Defence Minister Belousov says air defences intercepted 24 drones https://t.me/mod_russia/1",
     "Кр\u00adым, Бел\u200bгород и \u200fКурск",  # invisible characters inside words
     "сорока шести дронов, 1 230 солдат; ستة وأربعين طائرة و13 فوق كورسك; п'ять",  # figures as words and groups
+    "外交部發言人：中方堅決反對 Taiwan",  # Chinese, Traditional folded to Simplified, in pairs of characters
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
