@@ -37,6 +37,9 @@ _CAMEL = re.compile(r"(?<=[a-zа-яёіїєґ])(?=[A-ZА-ЯЁІЇЄҐ])|(?<=[A-Z
                     r"|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _HEBREW_MARKS = re.compile(r"[\u0591-\u05c7]")
+# Geresh and gershayim (or the quotes typed for them) inside a Hebrew word belong to it: צ׳רניהיב (Chernihiv),
+# ראא׳ד (Ra'ed), and acronyms: צה״ל (the IDF), שב״כ (Shin Bet), ארה״ב (the USA).
+_HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\"\u05f3\u05f4\u2019\u201d](?=[\u05d0-\u05ea])")
 _WORD = re.compile(r"\w+")
 # Ukrainian writes an apostrophe inside words ("п'ять", "об'єкт"): it is part of the word.
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[а-яіїєґ])['’ʼ](?=[а-яіїєґ])")
@@ -123,8 +126,9 @@ def _clean(text: str) -> str:
 
 
 def strip_marks(text: str) -> str:
-    """The text without Arabic diacritics and tatweel and without Hebrew points, which would split words."""
-    return _HEBREW_MARKS.sub("", _ARABIC_MARKS.sub("", text))
+    """The text without Arabic diacritics and tatweel, Hebrew points, and geresh or gershayim inside a Hebrew
+    word, which would split words."""
+    return _HEBREW_GERESH.sub("", _HEBREW_MARKS.sub("", _ARABIC_MARKS.sub("", text)))
 
 
 def _fold_clean(text: str) -> str:

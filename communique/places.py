@@ -39,7 +39,6 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     "Volyn": ("volyn", "волын", "волин", "فولين"),
 }
 _NAME = re.compile(r"[^\W\d_]+")
-_HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\u05f3\u2019](?=[\u05d0-\u05ea])")  # צ'רניהיב: one word
 _HEBREW_PREFIXES = ("ב", "ו", "ה", "ל", "מ", "וב", "ומ", "מה", "וה")
 
 
@@ -47,7 +46,7 @@ def _name_forms(text: str) -> list[str]:
     """The folded name-like words of a text (capitalised, or Arabic or Hebrew), each also without the
     article or one-letter prefixes Arabic and Hebrew write as one word with it."""
     forms = []
-    text = _HEBREW_GERESH.sub("", strip_marks(unicodedata.normalize("NFKC", drop_invisible(text))))
+    text = strip_marks(unicodedata.normalize("NFKC", drop_invisible(text)))
     for word in _NAME.findall(text):
         if not (word[0].isupper() or "\u0590" <= word[0] <= "\u06ff"):
             continue

@@ -43,6 +43,12 @@ def test_russian_yo_is_e_and_hebrew_points_fold_away():
     assert fold("שָׁלוֹם") == fold("שלום")
 
 
+def test_hebrew_geresh_and_gershayim_stay_inside_the_word():
+    assert fold('צה״ל ושב"כ') == fold("צה\"ל ושב״כ") == "צהל ושבכ"
+    assert fold("ראא׳ד סעד") == "ראאד סעד"
+    assert {"0sbk"} <= set(index_terms("שב״כ")) & set(index_terms("الشاباك"))  # the Shin Bet, one name
+
+
 def test_russian_case_endings_meet():
     assert terms("Брянской областью") == terms("Брянская область")
     assert terms("Курської області") == terms("Курська область") == terms("Курській області")
@@ -183,6 +189,22 @@ def test_undated_matching_of_a_large_archive_scores_fewer_rows_with_the_same_res
     # The same-script search ran once, holding back its commonest words: no second, whole query.
     same_script = [sql for sql in searches if sql.startswith("SELECT rowid, bm25") and "NOT" not in sql]
     assert len(same_script) == 1 and 'OR "00cyrillic")' in same_script[0]
+
+
+def test_a_long_hebrew_statement_finds_its_arabic_report_by_the_few_names_they_share(db):
+    """Every Hebrew and Arabic word gets a name key (those scripts have no capitals), so the keys of a long
+    statement's ordinary words, rarer in the archive than its names, must not crowd the names out."""
+    hebrew = ("דובר צה\"ל ודוברות שב\"כ מודיעים כי הלילה תקפו מטוסי חיל האוויר מבנה צבאי במחנה נוסייראת שבמרכז "
+              "הרצועה, ששימש את ארגון הטרור לייצור אמצעי לחימה. במהלך התקיפה חוסלו שלושה מחבלים, ובהם מפקד "
+              "היחידה האחראית על הברחת אמצעי לחימה דרך המנהרות. התקיפה בוצעה בעקבות מידע מודיעיני מדויק "
+              "ולאחר נקיטת צעדים רבים לצמצום הפגיעה באזרחים, ובהם שימוש בחימוש מדויק ובתצפיות אוויריות.")
+    with transaction(db):
+        copy, _ = upsert_news(db, NewsItem(source="ynet", guid="h1", title="תקיפה בנוסייראת", text=hebrew,
+                                           date=NOW + timedelta(minutes=30)), now=NOW)
+        arabic, _ = upsert_news(db, NewsItem(
+            source="jazeera", guid="a1", title="غارة إسرائيلية على مخيم النصيرات", date=NOW + timedelta(hours=1),
+            text="قال جيش الاحتلال و\"الشاباك\" إنهما استهدفا مبنى في مخيم النصيرات وسط القطاع."), now=NOW)
+    assert [c.row_id for c in match_news(db, hebrew, date=NOW)][:2] == [copy, arabic]
 
 
 def test_a_news_item_finds_the_statement_it_reports(db):

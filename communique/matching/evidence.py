@@ -53,17 +53,17 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (3.059, 3.658, -2.359, 2.258, 2.451, 2.756, 0.448, 2.871, 4.673)
-_LEXICAL_BIAS = -8.495
-_FUSED = (2.936, 3.283, -2.433, 1.846, 2.421, 2.143, 0.435, 2.921, 4.142)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.972, 5.047, -10.022
+_LEXICAL = (3.058, 3.589, -2.404, 2.237, 2.524, 2.782, 0.465, 2.708, 4.645)
+_LEXICAL_BIAS = -8.492
+_FUSED = (2.917, 3.239, -2.494, 1.822, 2.49, 2.182, 0.451, 2.749, 4.112)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.976, 5.079, -9.982
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.737, 1.278, -0.826, 3.089, 0.902, 3.129, -0.074, 0.134, 6.029, 0.324, 6.059, 2.008)
-_RANK_BIAS = -11.527
-_RANK_COSINE = 4.186  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.922
+_RANK = (-0.699, 1.284, -0.878, 3.07, 0.9, 3.128, -0.059, 0.117, 6.021, 0.263, 6.209, 1.965)
+_RANK_BIAS = -11.575
+_RANK_COSINE = 4.195  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.921
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
