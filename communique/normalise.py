@@ -41,6 +41,8 @@ _HEBREW_MARKS = re.compile(r"[\u0591-\u05c7]")
 # ראא׳ד (Ra'ed), and acronyms: צה״ל (the IDF), שב״כ (Shin Bet), ארה״ב (the USA).
 _HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\"\u05f3\u05f4\u2019\u201d](?=[\u05d0-\u05ea])")
 _WORD = re.compile(r"\w+")
+# A clock time ("с 23:30 мск") is no count: read as numbers, its hour would lead a post of 147 drones.
+_CLOCK_TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d:])")
 # Ukrainian writes an apostrophe inside words ("п'ять", "об'єкт"): it is part of the word.
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[а-яіїєґ])['’ʼ](?=[а-яіїєґ])")
 # Arabic and Hebrew write "and", "in", "to" as one word with a figure after them ("و13", "ב6"): two words.
@@ -121,7 +123,7 @@ def drop_invisible(text: str) -> str:
 def _clean(text: str) -> str:
     """No invisible characters, NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
     text = unicodedata.normalize("NFKC", drop_invisible(text))
-    text = join_digit_groups(_URL.sub(" ", _GLUED_URL.sub(" ", text)))
+    text = join_digit_groups(_CLOCK_TIME.sub(" ", _URL.sub(" ", _GLUED_URL.sub(" ", text))))
     return strip_marks(_TAG.sub(_split_tag, text))
 
 

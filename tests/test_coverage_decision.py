@@ -9,6 +9,7 @@ import pytest
 from conftest import NOW, ROOT
 
 from communique.matching import COVERED_THRESHOLD, match_news
+from communique.matching.evidence import lead_number
 from communique.mentioned_dates import days_agree, mentioned_days
 from communique.models import Candidate, NewsItem, Statement
 from communique.normalise import index_terms
@@ -137,6 +138,20 @@ def test_a_report_that_gives_another_leading_figure_is_a_related_report(db):
     found = {c.row_id: c for c in match_news(db, STATEMENT, date=NOW)}
     assert found[ids["misreport"]].score < COVERED_THRESHOLD and found[ids["misreport"]].related
     assert not found.get(ids["other-story"], Candidate(0, 0.0)).related
+
+
+def test_the_hours_and_the_day_of_a_night_are_not_its_leading_figure(db):
+    statement = ("С 23:30 16 июня до 07:00 17 июня дежурными средствами ПВО перехвачены и уничтожены 147 украинских "
+                 "беспилотных летательных аппаратов самолетного типа над территориями Белгородской, Курской и "
+                 "Брянской областей.")
+    assert lead_number(index_terms(statement)) == "147"
+    ids = store(db, NewsItem(
+        source="ria", guid="misreport", date=NOW + timedelta(minutes=20),
+        title="ПВО с 23:30 до 07:00 сбила 116 беспилотников над тремя областями",
+        text="С 23:30 16 июня до 07:00 17 июня над Белгородской, Курской и Брянской областями уничтожены 116 "
+             "украинских беспилотников самолетного типа, сообщили в Минобороны."))
+    [found] = match_news(db, statement, date=NOW)
+    assert found.row_id == ids["misreport"] and found.related and found.score < COVERED_THRESHOLD
 
 
 def test_the_same_count_over_other_regions_is_related_not_covered(db):

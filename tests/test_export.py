@@ -87,7 +87,7 @@ def test_csv_has_a_row_per_statement_and_report_that_a_spreadsheet_opens_safely(
     raw = export(demo_db, tmp_path, "csv").read_bytes()
     assert raw.startswith("\ufeff".encode())  # Excel reads the Cyrillic and Arabic as UTF-8
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert len(rows) == 17 + 5 + 5  # 17 reports of 9 statements, 5 related items of 3, one row for each of 5 others
+    assert len(rows) == 20 + 5 + 5  # 20 reports of 9 statements, 5 related items of 3, one row for each of 5 others
     first = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41201"]
     assert [(r["outlet"], r["minutes_after_post"], r["relation"]) for r in first] == [
         ("Вести-Образец: новости", "20", "report"), ("Sample Wire", "45", "report"),
@@ -119,7 +119,7 @@ def test_xlsx_has_statements_reports_and_changes_sheets_with_times_links_and_no_
     assert hostile[5].data_type == "s" and hostile[5].value == HOSTILE.replace("\x07", "")
     assert statements[0][-1] == "related" and statements[1][-1] == 3
     reports = list(book["Reports"].iter_rows(values_only=True))
-    assert len(reports) == 1 + 17 + 5 and reports[1][-1] == "report" and reports[4][-1] == "related"
+    assert len(reports) == 1 + 20 + 5 and reports[1][-1] == "report" and reports[4][-1] == "related"
     assert reports[1][2:8] == ("Вести-Образец: новости", "https://vesti-sample.example/news/1108561",
                                "Над четырьмя регионами России ночью сбиты 24 беспилотника", "ru",
                                datetime(2026, 11, 26, 4, 25), 20)

@@ -33,12 +33,12 @@ cross-validated precision at 0.95 or more in both protocols, with no unrelated p
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from communique.matching.query import idf
-from communique.mentioned_dates import days_agree, mentioned_days
+from communique.mentioned_dates import days_agree, mentioned_days, month_stems
 from communique.normalise import SCRIPT_MARK, SKELETON_MARK
 
 COVERED_THRESHOLD = 0.8
@@ -46,24 +46,24 @@ RELATED_CAP = 0.5
 """A related candidate's score is at most this, under `COVERED_THRESHOLD`."""
 RELATED_FLOOR = 0.3
 """The evidence (before the cap) a conflicting candidate needs to be shown as related.  On real data no
-pair of unrelated texts with a conflict reaches 0.16 (`bench/fit_evidence.py` prints the highest), and
+pair of unrelated texts with a conflict reaches 0.19 (`bench/fit_evidence.py` prints the highest), and
 same-body posts of other days and a real report with another lead figure reach 0.3 to 1.0."""
 
 _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one shared term of one is little
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (3.058, 3.589, -2.404, 2.237, 2.524, 2.782, 0.465, 2.708, 4.645)
-_LEXICAL_BIAS = -8.492
-_FUSED = (2.917, 3.239, -2.494, 1.822, 2.49, 2.182, 0.451, 2.749, 4.112)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.976, 5.079, -9.982
+_LEXICAL = (3.139, 3.572, -2.43, 2.603, 2.657, 2.771, 0.604, 2.875, 4.65)
+_LEXICAL_BIAS = -8.272
+_FUSED = (3.015, 3.207, -2.523, 2.148, 2.612, 2.164, 0.634, 2.908, 4.08)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.028, 5.025, -9.932
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.699, 1.284, -0.878, 3.07, 0.9, 3.128, -0.059, 0.117, 6.021, 0.263, 6.209, 1.965)
-_RANK_BIAS = -11.575
-_RANK_COSINE = 4.195  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.921
+_RANK = (-0.727, 1.349, -0.896, 2.659, 0.889, 3.119, 0.574, 0.12, 6.082, 0.323, 6.235, 1.968)
+_RANK_BIAS = -11.96
+_RANK_COSINE = 4.306  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.895
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
@@ -80,9 +80,16 @@ def number_weight(term: str) -> float:
     return weight * 0.6 if value % 10 == 0 else weight
 
 
-def lead_number(terms: Iterable[str]) -> str | None:
-    """The first figure of a text that is not a digit or a year: the count it leads with."""
-    return next((t for t in terms if t.isdigit() and number_weight(t) >= 0.4), None)
+def lead_number(terms: Sequence[str]) -> str | None:
+    """The first figure of a text that is not a digit, a year or a day of the month ("в ночь на 16 декабря"):
+    the count it leads with."""
+    months = month_stems()
+    for i, term in enumerate(terms):
+        if term.isdigit() and number_weight(term) >= 0.4:
+            if len(term) <= 2 and any(0 <= j < len(terms) and terms[j] in months for j in (i - 1, i + 1)):
+                continue
+            return term
+    return None
 
 
 def is_name(term: str) -> bool:

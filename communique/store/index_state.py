@@ -31,6 +31,7 @@ _PROBES = (
     "Кр\u00adым, Бел\u200bгород и \u200fКурск",  # invisible characters inside words
     "сорока шести дронов, 1 230 солдат; ستة وأربعين طائرة و13 فوق كورسك; п'ять",  # figures as words and groups
     "外交部發言人：中方堅決反對 Taiwan",  # Chinese, Traditional folded to Simplified, in pairs of characters
+    "с 23:30 мск 16 июня до 07:00 мск 17 июня",  # clock times are no figures
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
