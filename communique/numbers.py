@@ -13,7 +13,8 @@ is ten in Turkish, "once" eleven in Spanish, "sept" seven in French), and readin
 "announced on January 7" say "10 January 7" in every English report.  A run of number words is
 added up, with the usual rules of spelled numbers: a unit may follow a ten or precede it
 ("сорок шесть", "ستة وأربعون"), "hundred" multiplies a unit before it, and "thousand" or
-"million" multiply what precedes.  Two units in a row are two numbers ("two, three").
+"million" multiply what precedes, figures included ("144 ألفا", "مليون و144 ألفا و830").  Two units in a
+row are two numbers ("two, three").
 """
 
 from __future__ import annotations
@@ -133,6 +134,17 @@ def _add(current: int, value: int) -> int:
     return current * 100 if value == 100 and 1 <= current <= 9 else current + value
 
 
+def _digits_in_words(word: str, at: int, words: list[str], lexicon_: dict[str, int], after_scale: bool) -> bool:
+    """Whether figures under 1000 are part of a number spelled with scale words, as news writes large
+    numbers: "144 ألفا" (144 thousand), "مليون و144 ألفا و830" (1,144,830), "2 million".  They are when
+    a scale word follows them, or when they come after a scale word and "and" ("a thousand, 46 of them"
+    stays two numbers)."""
+    if not (word.isdigit() and len(word) <= 3):
+        return False
+    following = _value(words[at + 1], lexicon_) if at + 1 < len(words) else None
+    return after_scale or (following is not None and following >= 1000)
+
+
 def read_numbers(words: list[str], lexicon_: dict[str, int] | None = None) -> list[str]:
     """The folded words with each run of number words replaced by its value in digits (the words of
     `lexicon_`, by default those of every language read)."""
@@ -147,8 +159,11 @@ def read_numbers(words: list[str], lexicon_: dict[str, int] | None = None) -> li
         total, current, in_run = 0, 0, False
 
     pending_joiner: str | None = None
-    for word in words:
+    for i, word in enumerate(words):
         value = _value(word, lexicon_)
+        if value is None and _digits_in_words(word, i, words, lexicon_, in_run and current == 0 and total > 0
+                                                 and pending_joiner is not None):
+            value = int(word)
         if value is None:
             if in_run and word in _JOINERS and pending_joiner is None:
                 pending_joiner = word

@@ -43,6 +43,8 @@ def covered(db, text: str) -> list[int]:
     ("ליירט ארבעים ושישה כטב\"מים", "46"),
     ("потери 1 230 солдат", "1230"),
     ("21 فوق بريانسك و13 فوق كورسك", "13"),
+    ("ارتفع عدد القتلى والجرحى إلى نحو مليون و144 ألفا و830 فردا", "1144830"),  # as "1 144 830"
+    ("потери составили 144 тысячи военных", "144000"),
 ])
 def test_a_figure_is_the_same_evidence_in_digits_and_in_words(text, figure):
     assert figure in index_terms(text)
@@ -57,6 +59,8 @@ def test_everyday_english_words_are_not_figures_of_other_languages():
 def test_two_figures_in_a_row_stay_two():
     terms = index_terms("two, three drones")
     assert "2" in terms and "3" in terms and "5" not in terms
+    terms = index_terms("drones: more than a thousand, 46 of them over Kursk")
+    assert "1000" in terms and "46" in terms
 
 
 # --- the days a text is about --------------------------------------------------------------------------

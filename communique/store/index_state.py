@@ -32,6 +32,7 @@ _PROBES = (
     "сорока шести дронов, 1 230 солдат; ستة وأربعين طائرة و13 فوق كورسك; п'ять",  # figures as words and groups
     "外交部發言人：中方堅決反對 Taiwan",  # Chinese, Traditional folded to Simplified, in pairs of characters
     "с 23:30 мск 16 июня до 07:00 мск 17 июня",  # clock times are no figures
+    "مليون و144 ألفا و830 فردا",  # figures inside numbers spelled with scale words
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
