@@ -36,6 +36,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from communique.matching.query import idf
 from communique.mentioned_dates import days_agree, mentioned_days, month_stems
@@ -96,19 +97,46 @@ def is_name(term: str) -> bool:
     return term.startswith(SKELETON_MARK) and not term.startswith(SCRIPT_MARK)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Side:
-    """One text's terms with what the evidence needs of them: its numbers, leading figure and date."""
+    """One text's terms with what the evidence needs of them: its numbers, leading figure and date, each
+    read once (a query's side is compared with every candidate)."""
 
     terms: list[str]
     date: datetime | None
 
-    @property
+    @cached_property
     def numbers(self) -> set[str]:
         return {t for t in self.terms if t.isdigit()}
 
+    @cached_property
+    def lead(self) -> str | None:
+        return lead_number(self.terms)
+
+    @cached_property
+    def _days(self) -> dict[date, list[date]]:
+        return {}
+
     def days(self, reference: date) -> list[date]:
-        return mentioned_days(self.terms, reference)
+        if reference not in self._days:
+            self._days[reference] = mentioned_days(self.terms, reference)
+        return self._days[reference]
+
+
+class Rarity:
+    """A term's idf over that of a term found in one row (so in [0, 1]), remembered for all of a query's
+    candidates; `df` holds the document frequencies of every term seen (1 if unknown)."""
+
+    def __init__(self, total: int, df: dict[str, int]) -> None:
+        self.top = idf(total, 1)
+        self._total, self._df = total, df
+        self._known: dict[str, float] = {}
+
+    def __call__(self, term: str) -> float:
+        value = self._known.get(term)
+        if value is None:
+            value = self._known[term] = idf(self._total, self._df.get(term, 1)) / self.top
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +166,10 @@ def _agreement(value: bool | None) -> float:
 
 
 def evidence(*, query: Side, doc: Side, query_weights: dict[str, float], query_set: set[str],
-             df: dict[str, int], total: int, same_script: bool, query_is_statement: bool) -> Evidence:
+             rarity: Rarity, same_script: bool, query_is_statement: bool) -> Evidence:
     """The evidence that `doc` and `query` tell the same statement.  `query_weights` are the query's
-    searched terms with their idf; `df` the document frequencies of every term seen (1 if unknown)."""
-    top = idf(total, 1)
-
-    def rarity(term: str) -> float:
-        return idf(total, df.get(term, 1)) / top
-
+    searched terms with their idf."""
+    top = rarity.top
     doc_set = set(doc.terms)
     weight_total = sum(query_weights.values()) / top
     weight_found = sum(w for t, w in query_weights.items() if t in doc_set) / top
@@ -164,7 +188,7 @@ def evidence(*, query: Side, doc: Side, query_weights: dict[str, float], query_s
     words = sum(rarity(t) for t in shared if not t.isdigit() and not t.startswith(SKELETON_MARK))
 
     statement, report = (query, doc) if query_is_statement else (doc, query)
-    report_lead, statement_lead = lead_number(report.terms), lead_number(statement.terms)
+    report_lead, statement_lead = report.lead, statement.lead
     lead = None if report_lead is None else report_lead in statement.numbers
     other_lead = None if statement_lead is None else statement_lead in report.numbers
     reference = statement.date or report.date

@@ -31,6 +31,7 @@ from communique.matching.evidence import (
     COVERED_THRESHOLD,
     Evidence,
     Lexical,
+    Rarity,
     Side,
     covered_probability,
     evidence,
@@ -170,17 +171,25 @@ class _Query:
         self.own = {t: idf(self.total, df[t]) for t in own}
         self.shared = {t: idf(self.total, df[t]) for t in shared}
         self.df = df
-        self.numbers = {t for t in self.set if t.isdigit()}
+        self.rarity = Rarity(self.total, df)
+        self.side = Side(self.terms[:-1], None)  # what is read of the query's terms, once for every candidate
         # Rows in the query's script, rows in others: a one-script index needs no script condition.
         self.same_script_rows = has_rows(db, side.fts, self.mark)
         self.other_script_rows = any(has_rows(db, side.fts, m) for m in SCRIPT_MARKS if m != self.mark)
 
+    def learn(self, df: dict[str, int]) -> None:
+        """Add the document frequencies of the candidates' terms (the rarities are read afresh)."""
+        self.df.update(df)
+        self.rarity = Rarity(self.total, self.df)
+
     def evidence(self, date: datetime | None, doc_terms: list[str], doc_date: datetime | None, *,
                  same_script: bool, query_is_statement: bool) -> Evidence:
         """The evidence of one candidate (its index terms and date) against this query dated `date`."""
-        return evidence(query=Side(self.terms[:-1], date), doc=Side(doc_terms, doc_date),
-                        query_weights=self.own if same_script else self.shared, query_set=self.set, df=self.df,
-                        total=self.total, same_script=same_script, query_is_statement=query_is_statement)
+        if self.side.date != date:
+            self.side = Side(self.terms[:-1], date)
+        return evidence(query=self.side, doc=Side(doc_terms, doc_date),
+                        query_weights=self.own if same_script else self.shared, query_set=self.set,
+                        rarity=self.rarity, same_script=same_script, query_is_statement=query_is_statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,4 +387,4 @@ def _docs(db: Database, side: _Side, row_ids: list[int]) -> dict[int, tuple[list
 def _learn_frequencies(db: Database, side: _Side, query: _Query, docs: list[list[str]]) -> None:
     """Look up the document frequencies of the scored candidates' terms in one query."""
     unknown = {t for terms in docs for t in terms} - query.df.keys()
-    query.df.update(document_frequencies(db, side.vocab, list(unknown), query.total))
+    query.learn(document_frequencies(db, side.vocab, list(unknown), query.total))
