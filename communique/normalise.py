@@ -41,7 +41,7 @@ _HEBREW_MARKS = re.compile(r"[\u0591-\u05c7]")
 # ראא׳ד (Ra'ed), and acronyms: צה״ל (the IDF), שב״כ (Shin Bet), ארה״ב (the USA).
 _HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\"\u05f3\u05f4\u2019\u201d](?=[\u05d0-\u05ea])")
 _WORD = re.compile(r"\w+")
-# A clock time ("с 23:30 мск") is no count: read as numbers, its hour would lead a post of 147 drones.
+# A clock time ("с 23:30 мск") is no count to match on: read as numbers, its hour would lead a post of 147 drones.
 _CLOCK_TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d:])")
 # Ukrainian writes an apostrophe inside words ("п'ять", "об'єкт"): it is part of the word.
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[а-яіїєґ])['’ʼ](?=[а-яіїєґ])")
@@ -123,7 +123,7 @@ def drop_invisible(text: str) -> str:
 def _clean(text: str) -> str:
     """No invisible characters, NFKC, no URLs, hashtags and mentions spelled out, no diacritics; case is kept."""
     text = unicodedata.normalize("NFKC", drop_invisible(text))
-    text = join_digit_groups(_CLOCK_TIME.sub(" ", _URL.sub(" ", _GLUED_URL.sub(" ", text))))
+    text = join_digit_groups(_URL.sub(" ", _GLUED_URL.sub(" ", text)))
     return strip_marks(_TAG.sub(_split_tag, text))
 
 
@@ -293,8 +293,9 @@ def dominant_script(stems: list[str]) -> str:
 
 
 def index_terms(text: str) -> list[str]:
-    """Stems of the text's words, the skeleton keys of its name-like words, and its script mark."""
-    cleaned = _clean(text)
+    """Stems of the text's words, the skeleton keys of its name-like words, and its script mark; clock times
+    are left out (`fold` keeps them: two headlines "… at 14:30" and "… at 16:45" are two stories)."""
+    cleaned = _clean(_CLOCK_TIME.sub(" ", text))
     stems = _stems(" ".join(read_numbers(_fold_clean(cleaned).split())))
     keys = [key for word in _WORD.findall(cleaned) for key in _name_keys(word)]
     return [*stems, *keys, SCRIPT_MARK + dominant_script(stems)]

@@ -257,6 +257,9 @@ def test_a_repost_with_a_link_and_a_prefix_is_a_near_duplicate_but_other_figures
     assert near_duplicate(POST, f"❗️Минобороны: {POST} https://t.me/mod_russia/51234")
     assert not near_duplicate(POST, POST.replace("46", "29"))
     assert not near_duplicate("Перехвачены 46 беспилотников", POST)  # a headline is not its article
+    # Clock times are no figures to match on, but two strikes at two times are two stories.
+    assert fold("Удар по Белгороду в 14:30") != fold("Удар по Белгороду в 16:45")
+    assert "14" not in index_terms("Удар по Белгороду в 14:30")
 
 
 def test_near_duplicates_are_grouped_in_the_order_they_came():
