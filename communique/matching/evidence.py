@@ -21,13 +21,13 @@ texts by the matcher: `communique.places`), reports another statement of the sam
 "related" (`is_related`), and never "covered".
 
 The weights are fitted on real data only by `bench/fit_evidence.py`, from what the matcher itself
-scores, with statements grouped in cross-validation: ../shared/data/statements-news-dev (41
-official statements against 213 real news items, as live with their dates and as a busy window
+scores, with each statement's rows in one cross-validation fold: ../shared/data/statements-news-dev
+(41 official statements against 213 real news items, as live with their dates and as a busy window
 without them) and its statements and news against real texts of other stories
-(`bench/unrelated_sets.py`).  Each model's bias puts the lowest threshold that keeps its
-cross-validated precision at 0.95 or more in both protocols, with no unrelated pair covered, at
-`COVERED_THRESHOLD` (the words alone need more evidence than words and the embedding together);
-`communique evaluate` prints the figures.
+(`bench/unrelated_sets.py`).  Each model's bias puts at `COVERED_THRESHOLD` the lowest threshold
+(on a 0.01 grid) above which every threshold keeps its cross-validated precision at 0.95 or more in
+both protocols, with no unrelated pair covered (the words alone need more evidence than words and
+the embedding together); `communique evaluate` prints the figures.
 """
 
 from __future__ import annotations
