@@ -145,16 +145,13 @@ def test_a_report_that_gives_another_leading_figure_is_a_related_report(db):
 
 
 def test_the_hours_and_the_day_of_a_night_are_not_its_leading_figure(db):
-    statement = ("С 23:30 16 июня до 07:00 17 июня дежурными средствами ПВО перехвачены и уничтожены 147 украинских "
-                 "беспилотных летательных аппаратов самолетного типа над территориями Белгородской, Курской и "
-                 "Брянской областей.")
-    assert lead_number(index_terms(statement)) == "147"
+    assert lead_number(index_terms(STATEMENT)) == "147"
     ids = store(db, NewsItem(
         source="ria", guid="misreport", date=NOW + timedelta(minutes=20),
         title="ПВО с 23:30 до 07:00 сбила 116 беспилотников над тремя областями",
         text="С 23:30 16 июня до 07:00 17 июня над Белгородской, Курской и Брянской областями уничтожены 116 "
              "украинских беспилотников самолетного типа, сообщили в Минобороны."))
-    [found] = match_news(db, statement, date=NOW)
+    [found] = match_news(db, STATEMENT, date=NOW)
     assert found.row_id == ids["misreport"] and found.related and found.score < COVERED_THRESHOLD
 
 
