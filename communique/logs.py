@@ -32,9 +32,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class StartLines(logging.StreamHandler):
+    """A stream handler that holds back the lines logged with `log_at_start` (which .env and which configuration
+    the command read) until anything else is logged or the command ends well (`write_held`: `release` is the
+    handler's lock).  On an expected failure they are dropped (`drop`), so the failure is its error's one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[logging.LogRecord] | None = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.held is not None and getattr(record, "at_start", False):
+            self.held.append(record)
+            return
+        self.write_held()
+        super().emit(record)
+
+    def write_held(self) -> None:
+        held, self.held = self.held or [], None
+        for record in held:
+            super().emit(record)
+
+    def drop(self) -> None:
+        self.held = None
+
+
+def log_at_start(logger: logging.Logger, message: str) -> None:
+    """Log `message` at INFO as one of the command's start lines (see `StartLines`)."""
+    logger.info(message, extra={"at_start": True})
+
+
+def end_start(*, failed: bool) -> None:
+    """Write the held start lines, or drop them when the command failed as expected."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, StartLines) and failed:
+            handler.drop()
+        elif isinstance(handler, StartLines):
+            handler.write_held()
+
+
 def configure_logging(verbose: bool = False, log_format: str = "plain") -> None:
     """Log to stderr at INFO (DEBUG with `verbose`), in `log_format` ("plain" or "json")."""
-    handler = logging.StreamHandler()
+    handler = StartLines()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(PLAIN))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in QUIETER:

@@ -40,3 +40,15 @@ def test_plain_logs_are_one_line_per_event_with_the_level(tmp_path: Path) -> Non
     assert " INFO communique: configuration: " in line
     failed = communique("health", "--db", "missing.db", cwd=tmp_path)
     assert failed.stderr == "communique: error: missing.db: no store there (set --db or COMMUNIQUE_DB)\n"
+
+
+def test_an_expected_failure_is_its_error_alone_without_the_lines_of_what_was_read(tmp_path: Path) -> None:
+    Path(tmp_path, ".env").write_text("COMMUNIQUE_DB=store.db\n")
+    failed = communique("bot", cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr == ("communique: error: The bot needs TELEGRAM_BOT_TOKEN in the environment or in .env; see "
+                             "README.md, 'Going live'. Without credentials, try `communique demo`.\n")
+    Path(tmp_path, "bad.toml").write_text("[matching]\nembeddings = \"huge\"\n")
+    failed = communique("--config", "bad.toml", "feeds", cwd=tmp_path)
+    assert failed.returncode == 2 and failed.stderr.startswith("communique: error: bad.toml: matching.embeddings: ")
+    assert len(failed.stderr.splitlines()) == 1
