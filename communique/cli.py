@@ -23,7 +23,7 @@ from dotenv import load_dotenv
 from communique import __version__
 from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.locations import Found, bundled_config, find_config, find_env_file
-from communique.logs import FORMATS, configure_logging, end_start, log_at_start, report_error
+from communique.logs import FORMATS, configure_logging, end_start, hold_start_lines, log_at_start, report_error
 from communique.matching.embedder import EMBEDDERS, Embedder
 from communique.progress import Progress
 from communique.settings import Secrets, Settings, check_zone, load_settings
@@ -461,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_line = load_env_file(argv)
         args = build_parser().parse_args(argv)
         configure_logging(args.verbose, args.log_format)
+        hold_start_lines()
         if env_line:
             log_at_start(log, env_line)
         status = args.handler(args)

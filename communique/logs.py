@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 FORMATS = ("plain", "json")
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -62,8 +63,36 @@ def log_at_start(logger: logging.Logger, message: str) -> None:
     logger.info(message, extra={"at_start": True})
 
 
+class _FirstOutput:
+    """A standard stream that writes the held start lines before the command's first output, so they come first.
+    It stays in place until the command ends: `print` holds the stream it writes to without a reference, so
+    swapping `sys.stdout` in the middle of a `print` would free it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        _start_lines(failed=False)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+def hold_start_lines() -> None:
+    """Hold the start lines (`StartLines`) until the command writes to stdout or stderr, logs, or ends."""
+    sys.stdout, sys.stderr = _FirstOutput(sys.stdout), _FirstOutput(sys.stderr)  # type: ignore[assignment]
+
+
 def end_start(*, failed: bool) -> None:
-    """Write the held start lines, or drop them when the command failed as expected."""
+    """At the command's end: write the held start lines, or drop them when it failed as expected."""
+    _start_lines(failed=failed)
+    for name in ("stdout", "stderr"):
+        if isinstance(stream := getattr(sys, name), _FirstOutput):
+            setattr(sys, name, stream.stream)
+
+
+def _start_lines(*, failed: bool) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, StartLines) and failed:
             handler.drop()

@@ -52,3 +52,12 @@ def test_an_expected_failure_is_its_error_alone_without_the_lines_of_what_was_re
     failed = communique("--config", "bad.toml", "feeds", cwd=tmp_path)
     assert failed.returncode == 2 and failed.stderr.startswith("communique: error: bad.toml: matching.embeddings: ")
     assert len(failed.stderr.splitlines()) == 1
+
+
+def test_the_lines_of_what_was_read_come_before_the_commands_output(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    run = subprocess.run([sys.executable, "-m", "communique.cli", "feeds", "--db", "store.db"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    first, second, *_ = run.stdout.splitlines()
+    assert " INFO communique: configuration: " in first
+    assert second.startswith("Al Jazeera  https://")
