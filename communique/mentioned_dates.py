@@ -9,7 +9,9 @@ Month names come from the CLDR data that Babel ships (format and stand-alone for
 "декабря" and "декабрь"), in each language we read, reduced to stems as the index reduces
 them; a day is a number from 1 to 31 beside a month, and a four-digit year right after it
 is read too.  Without a year, the day is taken in the year that puts it nearest the
-reference date.
+reference date.  A weekday ("On Friday", "الأربعاء", "у п'ятницю") is the day of that name
+nearest the reference date; it can only tell against a match (`days_agree`), and weekday names
+that are also common words are not read.
 """
 
 from __future__ import annotations
@@ -38,6 +40,28 @@ def month_stems() -> dict[str, int]:
     return stems
 
 
+# Weekday stems that are also common words: Arabic "one" (الأحد), "two" (الاثنين), "gather" (الجمعة), Russian
+# and Ukrainian "among" (среди, серед: Wednesday's stem), Turkish March and market (mart, pazar), French moon.
+_NOT_ONLY_WEEKDAYS = frozenset({"احد", "اثن", "جمع", "сред", "серед", "mart", "pazar", "lune"})
+
+
+@lru_cache(maxsize=1)
+def weekday_stems() -> dict[str, int]:
+    """Stemmed weekday name -> weekday (Monday 0), in every locale read, but for those that are common words."""
+    from babel.dates import get_day_names
+
+    from communique.normalise import terms
+
+    stems: dict[str, int] = {}
+    for locale in LOCALES:
+        for context in ("format", "stand-alone"):
+            for weekday, name in get_day_names("wide", context=context, locale=locale).items():
+                words = terms(name, keep_stopwords=True)
+                if len(words) == 1 and len(words[0]) >= 3 and words[0] not in _NOT_ONLY_WEEKDAYS:
+                    stems.setdefault(words[0], weekday)
+    return stems
+
+
 def _year(term: str) -> int | None:
     return int(term) if len(term) == 4 and term.isdigit() and 1990 <= int(term) <= 2100 else None
 
@@ -52,6 +76,17 @@ def _nearest(day: int, month: int, reference: date) -> date | None:
         if best is None or abs(candidate - reference) < abs(best - reference):
             best = candidate
     return best
+
+
+def mentioned_weekday(terms: list[str], reference: date) -> date | None:
+    """The first weekday a text names ("on Friday", "الأربعاء"), as the day of that weekday nearest `reference`."""
+    days = weekday_stems()
+    for term in terms:
+        weekday = days.get(term)
+        if weekday is not None:
+            ahead = (weekday - reference.weekday()) % 7
+            return reference + timedelta(days=ahead if ahead <= 3 else ahead - 7)
+    return None
 
 
 def mentioned_days(terms: list[str], reference: date) -> list[date]:
@@ -80,15 +115,20 @@ SAME_DAY = timedelta(days=1)
 RECENT = timedelta(days=200)
 
 
-def days_agree(statement_days: set[date], report_days: list[date]) -> bool | None:
+def days_agree(statement_days: set[date], report_days: list[date], report_weekday: date | None = None) -> bool | None:
     """Whether the report is about the statement's day, judged by the first day it names.
 
     True: that day is within a day of one of the statement's days (its date, or the days it names).
     False: it is another day of the same days or weeks (a report of the same kind of statement, made
     on another day).  None: the report names no day, or only days long past (background such as
     "since 24 February 2022"), which says nothing either way.
+
+    A report that names no such day may name a weekday (`mentioned_weekday`): one two or three days
+    from the statement's is False; otherwise still None, since three weekdays in seven are within a
+    day of any date (on the real dev set, counting them as agreement let same-body reports of other
+    days through: cross-validated busy-window precision 0.97 -> 0.93).
     """
-    if not report_days or not statement_days:
+    if not statement_days:
         return None
     for day in report_days:
         distance = min(abs(day - s) for s in statement_days)
@@ -96,4 +136,6 @@ def days_agree(statement_days: set[date], report_days: list[date]) -> bool | Non
             return True
         if distance <= RECENT:
             return False
+    if report_weekday is not None and min(abs(report_weekday - s) for s in statement_days) > SAME_DAY:
+        return False
     return None

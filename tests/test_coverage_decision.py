@@ -10,7 +10,7 @@ from conftest import NOW, ROOT
 
 from communique.matching import COVERED_THRESHOLD, match_news
 from communique.matching.evidence import lead_number
-from communique.mentioned_dates import days_agree, mentioned_days
+from communique.mentioned_dates import days_agree, mentioned_days, mentioned_weekday
 from communique.models import Candidate, NewsItem, Statement
 from communique.normalise import index_terms
 from communique.pipeline import ingest_news, ingest_statement
@@ -80,6 +80,32 @@ def test_a_report_of_another_day_disagrees_and_background_dates_say_nothing():
     assert days_agree(statement_days, [date(2025, 7, 16)]) is False  # the same kind of post, a month later
     assert days_agree(statement_days, [date(2022, 2, 24)]) is None  # "since 24 February 2022"
     assert days_agree(statement_days, []) is None
+
+
+def test_a_weekday_is_read_as_the_nearest_day_of_that_name_and_only_counts_against_a_match():
+    sunday = date(2024, 7, 7)
+    assert mentioned_weekday(index_terms("On Friday, US Central Command announced"), sunday) == date(2024, 7, 5)
+    assert mentioned_weekday(index_terms("أصدر الجيش الإسرائيلي، الأربعاء، إنذاراً"), sunday) == date(2024, 7, 10)
+    assert mentioned_weekday(index_terms("Сили ППО у п'ятницю збили"), sunday) == date(2024, 7, 5)
+    assert mentioned_weekday(index_terms("قال أحد المسؤولين"), sunday) is None  # "one of the officials"
+    assert days_agree({sunday}, [], date(2024, 7, 5)) is False  # two days off: another day's post
+    assert days_agree({sunday}, [], date(2024, 7, 6)) is None  # the day before: says nothing either way
+    assert days_agree({sunday}, [], None) is None
+
+
+def test_a_report_naming_another_weekday_is_not_covered_unless_the_statement_names_it_too(db):
+    statement = ("July 7 U.S. Central Command Update. In the past 24 hours, U.S. Central Command forces successfully "
+                 "destroyed two Iranian-backed Houthi uncrewed aerial vehicles in Houthi-controlled areas of Yemen.")
+    friday = NewsItem(source="wire", guid="friday", date=None,
+                      title="US Central Command announces destruction of Houthi drones",
+                      text="On Friday, U.S. Central Command said its forces successfully destroyed two Iranian-backed "
+                           "Houthi uncrewed aerial vehicles in Houthi-controlled areas of Yemen in the past 24 hours.")
+    ids = store(db, friday)
+    [found] = match_news(db, statement, date=NOW.replace(year=2024, month=7, day=7))
+    assert found.row_id == ids["friday"] and found.related and found.score < COVERED_THRESHOLD
+    quoted = f"{statement} They had been launched since Friday."
+    [found] = match_news(db, quoted, date=NOW.replace(year=2024, month=7, day=7))
+    assert not found.related
 
 
 # --- what never counts as covered ----------------------------------------------------------------------
