@@ -10,8 +10,8 @@ Month names come from the CLDR data that Babel ships (format and stand-alone for
 them; a day is a number from 1 to 31 beside a month, and a four-digit year right after it
 is read too.  Without a year, the day is taken in the year that puts it nearest the
 reference date.  A weekday ("On Friday", "الأربعاء", "у п'ятницю") is the day of that name
-nearest the reference date; it can only tell against a match (`days_agree`), and weekday names
-that are also common words are not read.
+nearest the reference date ("היום (רביעי)", today (Wednesday), as Israeli outlets write); it can only
+tell against a match (`days_agree`), and weekday names that are also common words are not read.
 """
 
 from __future__ import annotations
@@ -46,19 +46,21 @@ _NOT_ONLY_WEEKDAYS = frozenset({"احد", "اثن", "جمع", "сред", "се�
 
 
 @lru_cache(maxsize=1)
-def weekday_stems() -> dict[str, int]:
-    """Stemmed weekday name -> weekday (Monday 0), in every locale read, but for those that are common words."""
+def weekday_stems() -> dict[tuple[str, ...], int]:
+    """Stemmed weekday names -> weekday (Monday 0), in every locale read, but for those that are common words.
+    A name is a run of stems: Hebrew names a weekday "day fourth" (יום רביעי), which "היום (רביעי)", today
+    (Wednesday), also reads as."""
     from babel.dates import get_day_names
 
-    from communique.normalise import terms
+    from communique.normalise import SKELETON_MARK, index_terms
 
-    stems: dict[str, int] = {}
+    stems: dict[tuple[str, ...], int] = {}
     for locale in LOCALES:
         for context in ("format", "stand-alone"):
             for weekday, name in get_day_names("wide", context=context, locale=locale).items():
-                words = terms(name, keep_stopwords=True)
-                if len(words) == 1 and len(words[0]) >= 3 and words[0] not in _NOT_ONLY_WEEKDAYS:
-                    stems.setdefault(words[0], weekday)
+                words = tuple(t for t in index_terms(name) if not t.startswith(SKELETON_MARK))  # "שני" is 2 there
+                if len(words) > 1 or (words and len(words[0]) >= 3 and words[0] not in _NOT_ONLY_WEEKDAYS):
+                    stems.setdefault(words, weekday)
     return stems
 
 
@@ -78,11 +80,23 @@ def _nearest(day: int, month: int, reference: date) -> date | None:
     return best
 
 
+@lru_cache(maxsize=1)
+def _weekday_starts() -> dict[str, list[tuple[str, ...]]]:
+    """The first stem of each weekday name of several words, with those names."""
+    starts: dict[str, list[tuple[str, ...]]] = {}
+    for name in weekday_stems():
+        if len(name) > 1:
+            starts.setdefault(name[0], []).append(name)
+    return starts
+
+
 def mentioned_weekday(terms: list[str], reference: date) -> date | None:
     """The first weekday a text names ("on Friday", "الأربعاء"), as the day of that weekday nearest `reference`."""
-    days = weekday_stems()
-    for term in terms:
-        weekday = days.get(term)
+    days, starts = weekday_stems(), _weekday_starts()
+    for i, term in enumerate(terms):
+        weekday = days.get((term,))
+        if weekday is None and term in starts:
+            weekday = next((days[name] for name in starts[term] if tuple(terms[i:i + len(name)]) == name), None)
         if weekday is not None:
             ahead = (weekday - reference.weekday()) % 7
             return reference + timedelta(days=ahead if ahead <= 3 else ahead - 7)

@@ -87,6 +87,8 @@ def test_a_weekday_is_read_as_the_nearest_day_of_that_name_and_only_counts_again
     assert mentioned_weekday(index_terms("On Friday, US Central Command announced"), sunday) == date(2024, 7, 5)
     assert mentioned_weekday(index_terms("أصدر الجيش الإسرائيلي، الأربعاء، إنذاراً"), sunday) == date(2024, 7, 10)
     assert mentioned_weekday(index_terms("Сили ППО у п'ятницю збили"), sunday) == date(2024, 7, 5)
+    assert mentioned_weekday(index_terms("דובר צה\"ל מודיע היום (רביעי)"), sunday) == date(2024, 7, 10)  # today (Wed)
+    assert mentioned_weekday(index_terms("הגדוד הרביעי"), sunday) is None  # the fourth battalion
     assert mentioned_weekday(index_terms("قال أحد المسؤولين"), sunday) is None  # "one of the officials"
     assert days_agree({sunday}, [], date(2024, 7, 5)) is False  # two days off: another day's post
     assert days_agree({sunday}, [], date(2024, 7, 6)) is None  # the day before: says nothing either way
