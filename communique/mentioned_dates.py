@@ -37,6 +37,9 @@ def month_stems() -> dict[str, int]:
                     words = terms(name, keep_stopwords=True)
                     if len(words) == 1 and len(words[0]) >= 3 and not words[0].isdigit():
                         stems.setdefault(words[0], month)
+    # RIA Novosti's datelines shorten the Russian months to three letters, unlike CLDR: "МОСКВА, 5 ноя".
+    for month, name in get_month_names("wide", context="stand-alone", locale="ru").items():
+        stems.setdefault(terms(name[:3], keep_stopwords=True)[0], month)
     return stems
 
 

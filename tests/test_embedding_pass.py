@@ -41,7 +41,7 @@ MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
 STATEMENTS = {s.ext_id: s for s in read_statements(MULTILINGUAL / "statements.jsonl")}
 NEWS = {n.guid: n for n in read_news(MULTILINGUAL / "news.jsonl")}
 AIR_STRIKE = STATEMENTS["s02"]   # Hebrew: the air force struck 12 Hezbollah targets in southern Lebanon
-ARABIC_REPORT = NEWS["n027"]     # Arabic: "the Israeli army announces strikes on 12 Hezbollah targets in Nabatieh"
+ARABIC_REPORT = NEWS["n031"]     # Arabic: "Israel: we struck Hezbollah launchers and weapons depots in south Lebanon"
 LEBANESE_ARMY = NEWS["n029"]     # Arabic, same day, the other side: "Israeli raids on the outskirts of Nabatieh"
 UNIFIL = NEWS["n030"]            # Arabic, same day: UNIFIL calls for respect of resolution 1701
 POSTED = AIR_STRIKE.date
@@ -119,12 +119,12 @@ async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_an
     done = await _worker(store, embedder, on).drain()
 
     assert (done.statements, done.news) == (1, 3)
-    assert done.matches == [(statement_id, ids["n027"])] and done.followups == 1
-    method = db.execute("SELECT method FROM matches WHERE news_id = ?", (ids["n027"],)).fetchone()[0]
+    assert done.matches == [(statement_id, ids["n031"])] and done.followups == 1
+    method = db.execute("SELECT method FROM matches WHERE news_id = ?", (ids["n031"],)).fetchone()[0]
     assert method == "fused"
     [followup] = pending_for(db)
     assert (followup["chat_id"], followup["kind"]) == (1, "coverage")
-    assert "nile_gazette" in followup["text"]
+    assert "samplewire_ar" in followup["text"]
 
 
 async def test_embedding_what_is_waiting_reports_its_progress_and_a_summary_when_piped(
@@ -232,7 +232,7 @@ def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Se
                                           embedder.embed(batch.news_texts()), settings=on, now=now)
         return [row[0] for row in batch.news]
 
-    assert next_batch() == [ids["n027"]]
+    assert next_batch() == [ids["n031"]]
     assert next_batch() == [ids["n029"]]
     assert next_batch() == []
 

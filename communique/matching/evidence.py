@@ -55,17 +55,17 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.857, 3.354, -2.348, 1.829, 2.725, 2.791, 0.935, 3.046, 4.438)
-_LEXICAL_BIAS = -8.245
-_FUSED = (2.745, 3.045, -2.43, 1.483, 2.66, 2.19, 0.932, 3.047, 3.91)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.92, 4.786, -9.964
+_LEXICAL = (2.835, 3.353, -2.356, 1.853, 2.744, 2.847, 0.994, 3.025, 4.426)
+_LEXICAL_BIAS = -8.181
+_FUSED = (2.727, 3.051, -2.435, 1.505, 2.675, 2.243, 0.985, 3.026, 3.901)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.919, 4.746, -9.862
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.753, 1.018, -1.026, 2.516, 0.939, 3.205, 0.677, 0.12, 5.914, 0.441, 6.323, 1.921)
-_RANK_BIAS = -11.815
-_RANK_COSINE = 4.203  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.889
+_RANK = (-0.772, 0.991, -1.04, 2.541, 0.945, 3.228, 0.703, 0.114, 5.902, 0.449, 6.32, 1.921)
+_RANK_BIAS = -11.805
+_RANK_COSINE = 4.270  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.885
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
