@@ -22,6 +22,33 @@ from functools import lru_cache
 LOCALES = ("en", "ru", "uk", "ar", "ar_SY", "he", "tr", "fr", "de", "es", "it", "pt", "pl")
 
 
+class Names:
+    """Names that are runs of index terms, found at a position of a text's terms."""
+
+    def __init__(self, names: dict[tuple[str, ...], int]) -> None:
+        self.names = names
+        self.starts: dict[str, list[tuple[str, ...]]] = {}
+        for name in names:
+            self.starts.setdefault(name[0], []).append(name)
+
+    def at(self, terms: list[str], i: int) -> tuple[int, int] | None:
+        """The value and length of the name that begins at `terms[i]`, if one does."""
+        single = self.names.get((terms[i],))
+        if single is not None:
+            return single, 1
+        for name in self.starts.get(terms[i], ()):
+            if len(name) > 1 and tuple(terms[i:i + len(name)]) == name:
+                return self.names[name], len(name)
+        return None
+
+
+def _index_words(name: str) -> tuple[str, ...]:
+    """A name as the index reads it, without name keys ("שני", second, is 2 there)."""
+    from communique.normalise import SKELETON_MARK, index_terms
+
+    return tuple(t for t in index_terms(name) if not t.startswith(SKELETON_MARK))
+
+
 @lru_cache(maxsize=1)
 def month_stems() -> dict[str, int]:
     """Stemmed month name -> month number, in every locale read."""
@@ -43,28 +70,44 @@ def month_stems() -> dict[str, int]:
     return stems
 
 
+@lru_cache(maxsize=1)
+def _month_runs() -> Names:
+    """Month names of several words: the Levant's "تشرين الثاني" (November), "كانون الثاني" (January)."""
+    from babel.dates import get_month_names
+
+    names: dict[tuple[str, ...], int] = {}
+    for locale in LOCALES:
+        for month, name in get_month_names("wide", locale=locale).items():
+            if len(words := _index_words(name)) > 1:
+                names.setdefault(words, month)
+    return Names(names)
+
+
+def is_month(term: str) -> bool:
+    """Whether a month's name is or begins with the term ("декабря"; "تشرين" of "تشرين الثاني")."""
+    return term in month_stems() or term in _month_runs().starts
+
+
 # Weekday stems that are also common words: Arabic "one" (الأحد), "two" (الاثنين), "gather" (الجمعة), Russian
 # and Ukrainian "among" (среди, серед: Wednesday's stem), Turkish March and market (mart, pazar), French moon.
 _NOT_ONLY_WEEKDAYS = frozenset({"احد", "اثن", "جمع", "сред", "серед", "mart", "pazar", "lune"})
 
 
 @lru_cache(maxsize=1)
-def weekday_stems() -> dict[tuple[str, ...], int]:
-    """Stemmed weekday names -> weekday (Monday 0), in every locale read, but for those that are common words.
-    A name is a run of stems: Hebrew names a weekday "day fourth" (יום רביעי), which "היום (רביעי)", today
+def weekday_names() -> Names:
+    """Weekday names -> weekday (Monday 0), in every locale read, but for those that are common words.  A
+    name may be several words: Hebrew names a weekday "day fourth" (יום רביעי), which "היום (רביעי)", today
     (Wednesday), also reads as."""
     from babel.dates import get_day_names
 
-    from communique.normalise import SKELETON_MARK, index_terms
-
-    stems: dict[tuple[str, ...], int] = {}
+    names: dict[tuple[str, ...], int] = {}
     for locale in LOCALES:
         for context in ("format", "stand-alone"):
             for weekday, name in get_day_names("wide", context=context, locale=locale).items():
-                words = tuple(t for t in index_terms(name) if not t.startswith(SKELETON_MARK))  # "שני" is 2 there
+                words = _index_words(name)
                 if len(words) > 1 or (words and len(words[0]) >= 3 and words[0] not in _NOT_ONLY_WEEKDAYS):
-                    stems.setdefault(words, weekday)
-    return stems
+                    names.setdefault(words, weekday)
+    return Names(names)
 
 
 def _year(term: str) -> int | None:
@@ -83,40 +126,30 @@ def _nearest(day: int, month: int, reference: date) -> date | None:
     return best
 
 
-@lru_cache(maxsize=1)
-def _weekday_starts() -> dict[str, list[tuple[str, ...]]]:
-    """The first stem of each weekday name of several words, with those names."""
-    starts: dict[str, list[tuple[str, ...]]] = {}
-    for name in weekday_stems():
-        if len(name) > 1:
-            starts.setdefault(name[0], []).append(name)
-    return starts
-
-
 def mentioned_weekday(terms: list[str], reference: date) -> date | None:
     """The first weekday a text names ("on Friday", "الأربعاء"), as the day of that weekday nearest `reference`."""
-    days, starts = weekday_stems(), _weekday_starts()
-    for i, term in enumerate(terms):
-        weekday = days.get((term,))
-        if weekday is None and term in starts:
-            weekday = next((days[name] for name in starts[term] if tuple(terms[i:i + len(name)]) == name), None)
-        if weekday is not None:
-            ahead = (weekday - reference.weekday()) % 7
+    days = weekday_names()
+    for i in range(len(terms)):
+        if (found := days.at(terms, i)) is not None:
+            ahead = (found[0] - reference.weekday()) % 7
             return reference + timedelta(days=ahead if ahead <= 3 else ahead - 7)
     return None
 
 
 def mentioned_days(terms: list[str], reference: date) -> list[date]:
     """The days named in a text's index terms, in order; `reference` chooses the year when none is written."""
-    months = month_stems()
+    months, runs = month_stems(), _month_runs()
     found: list[date] = []
     for i, term in enumerate(terms):
-        month = months.get(term)
+        month, length = months.get(term), 1
+        if month is None and (run := runs.at(terms, i)) is not None:
+            month, length = run
         if month is None:
             continue
-        for j in (i - 1, i + 1):
+        last = i + length - 1
+        for j in (i - 1, last + 1):
             if 0 <= j < len(terms) and terms[j].isdigit() and len(terms[j]) <= 2 and 1 <= int(terms[j]) <= 31:
-                after = terms[max(i, j) + 1] if max(i, j) + 1 < len(terms) else ""
+                after = terms[max(last, j) + 1] if max(last, j) + 1 < len(terms) else ""
                 year = _year(after)
                 try:
                     day = date(year, month, int(terms[j])) if year else _nearest(int(terms[j]), month, reference)

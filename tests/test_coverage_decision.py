@@ -73,6 +73,8 @@ def test_the_days_a_text_names_are_read_in_its_language():
     assert mentioned_days(index_terms("أعلنت في 6 ديسمبر"), june) == [date(2025, 12, 6)]
     assert mentioned_days(index_terms("У ніч на 25 жовтня"), june) == [date(2025, 10, 25)]
     assert mentioned_days(index_terms("МОСКВА, 5 ноя - РИА Новости"), june) == [date(2025, 11, 5)]  # RIA's dateline
+    assert mentioned_days(index_terms("اليوم الأحد (23 تشرين الثاني 2025)"), june) == [date(2025, 11, 23)]  # Levant
+    assert lead_number(index_terms("في 23 تشرين الثاني أسقطت 46 مسيرة")) == "46"
 
 
 def test_a_report_of_another_day_disagrees_and_background_dates_say_nothing():

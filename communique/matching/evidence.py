@@ -40,7 +40,7 @@ from datetime import date, datetime
 from functools import cached_property
 
 from communique.matching.query import idf
-from communique.mentioned_dates import days_agree, mentioned_days, mentioned_weekday, month_stems
+from communique.mentioned_dates import days_agree, is_month, mentioned_days, mentioned_weekday
 from communique.normalise import SCRIPT_MARK, SKELETON_MARK
 
 COVERED_THRESHOLD = 0.8
@@ -55,17 +55,17 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.835, 3.353, -2.356, 1.853, 2.744, 2.847, 0.994, 3.025, 4.426)
-_LEXICAL_BIAS = -8.181
-_FUSED = (2.727, 3.051, -2.435, 1.505, 2.675, 2.243, 0.985, 3.026, 3.901)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.919, 4.746, -9.862
+_LEXICAL = (2.709, 3.313, -2.323, 1.853, 2.608, 2.941, 1.229, 2.963, 4.7)
+_LEXICAL_BIAS = -8.397
+_FUSED = (2.61, 3.005, -2.404, 1.5, 2.538, 2.332, 1.256, 2.959, 4.229)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.916, 4.741, -10.117
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.772, 0.991, -1.04, 2.541, 0.945, 3.228, 0.703, 0.114, 5.902, 0.449, 6.32, 1.921)
-_RANK_BIAS = -11.805
-_RANK_COSINE = 4.270  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.885
+_RANK = (-0.749, 1.009, -1.025, 2.552, 0.926, 3.231, 0.765, 0.082, 6.159, 0.409, 6.32, 1.926)
+_RANK_BIAS = -11.975
+_RANK_COSINE = 4.279  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.882
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
@@ -85,10 +85,9 @@ def number_weight(term: str) -> float:
 def lead_number(terms: Sequence[str]) -> str | None:
     """The first figure of a text that is not a digit, a year or a day of the month ("в ночь на 16 декабря"):
     the count it leads with."""
-    months = month_stems()
     for i, term in enumerate(terms):
         if term.isdigit() and number_weight(term) >= 0.4:
-            if len(term) <= 2 and any(0 <= j < len(terms) and terms[j] in months for j in (i - 1, i + 1)):
+            if len(term) <= 2 and any(0 <= j < len(terms) and is_month(terms[j]) for j in (i - 1, i + 1)):
                 continue
             return term
     return None
