@@ -85,7 +85,19 @@ def _month_runs() -> Names:
 
 def is_month(term: str) -> bool:
     """Whether a month's name is or begins with the term ("декабря"; "تشرين" of "تشرين الثاني")."""
-    return term in month_stems() or term in _month_runs().starts
+    return term in month_words()
+
+
+@lru_cache(maxsize=1)
+def month_words() -> frozenset[str]:
+    """The terms a month's name is or begins with: a text holding none of them names no day."""
+    return frozenset(month_stems()) | frozenset(_month_runs().starts)
+
+
+@lru_cache(maxsize=1)
+def weekday_words() -> frozenset[str]:
+    """The terms a weekday's name begins with: a text holding none of them names no weekday."""
+    return frozenset(weekday_names().starts)
 
 
 # Weekday stems that are also common words: Arabic "one" (الأحد), "two" (الاثنين), "gather" (الجمعة), Russian

@@ -40,7 +40,14 @@ from datetime import date, datetime
 from functools import cached_property
 
 from communique.matching.query import idf
-from communique.mentioned_dates import days_agree, is_month, mentioned_days, mentioned_weekday
+from communique.mentioned_dates import (
+    days_agree,
+    is_month,
+    mentioned_days,
+    mentioned_weekday,
+    month_words,
+    weekday_words,
+)
 from communique.normalise import SCRIPT_MARK, SKELETON_MARK
 
 COVERED_THRESHOLD = 0.8
@@ -114,17 +121,23 @@ class Side:
         return lead_number(self.terms)
 
     @cached_property
+    def term_set(self) -> set[str]:
+        return set(self.terms)
+
+    @cached_property
     def _days(self) -> dict[date, list[date]]:
         return {}
 
     def days(self, reference: date) -> list[date]:
         if reference not in self._days:
-            self._days[reference] = mentioned_days(self.terms, reference)
+            named = not month_words().isdisjoint(self.term_set)  # most texts name no day: not read word by word
+            self._days[reference] = mentioned_days(self.terms, reference) if named else []
         return self._days[reference]
 
     def weekday(self, reference: date) -> date | None:
         if reference not in self._weekday:
-            self._weekday[reference] = mentioned_weekday(self.terms, reference)
+            named = not weekday_words().isdisjoint(self.term_set)
+            self._weekday[reference] = mentioned_weekday(self.terms, reference) if named else None
         return self._weekday[reference]
 
     @cached_property
@@ -179,7 +192,7 @@ def evidence(*, query: Side, doc: Side, query_weights: dict[str, float], query_s
     """The evidence that `doc` and `query` tell the same statement.  `query_weights` are the query's
     searched terms with their idf."""
     top = rarity.top
-    doc_set = set(doc.terms)
+    doc_set = doc.term_set
     weight_total = sum(query_weights.values()) / top
     weight_found = sum(w for t, w in query_weights.items() if t in doc_set) / top
     comparable = doc_set if same_script else {t for t in doc_set if t.isdigit() or is_name(t)}
