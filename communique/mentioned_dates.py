@@ -16,6 +16,7 @@ tell against a match (`days_agree`), and weekday names that are also common word
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -91,7 +92,7 @@ def is_month(term: str) -> bool:
 @lru_cache(maxsize=1)
 def month_words() -> frozenset[str]:
     """The terms a month's name is or begins with: a text holding none of them names no day."""
-    return frozenset(month_stems()) | frozenset(_month_runs().starts)
+    return frozenset(month_stems()) | frozenset(_month_runs().starts) | {_HAN_MONTH}
 
 
 @lru_cache(maxsize=1)
@@ -148,11 +149,36 @@ def mentioned_weekday(terms: list[str], reference: date) -> date | None:
     return None
 
 
+_HAN_YEAR, _HAN_MONTH, _HAN_DAY = "年", "月", frozenset({"日", "号"})
+_DAY_OF_MONTH = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th|er)?")  # "23", "23rd", "1er"
+
+
+def _day_of(term: str) -> int:
+    """The day of the month a term gives ("23", "23rd", "1er"), or 0."""
+    match = _DAY_OF_MONTH.fullmatch(term)
+    return int(match.group(1)) if match and 1 <= int(match.group(1)) <= 31 else 0
+
+
 def mentioned_days(terms: list[str], reference: date) -> list[date]:
     """The days named in a text's index terms, in order; `reference` chooses the year when none is written."""
     months, runs = month_stems(), _month_runs()
     found: list[date] = []
+
+    def add(year: int | None, month: int, day_of_month: int) -> None:
+        try:
+            day = date(year, month, day_of_month) if year else _nearest(day_of_month, month, reference)
+        except ValueError:
+            return
+        if day is not None and day not in found:
+            found.append(day)
+
     for i, term in enumerate(terms):
+        if term == _HAN_MONTH:  # "2026年1月16日"
+            if 0 < i < len(terms) - 2 and terms[i + 2] in _HAN_DAY and terms[i - 1].isdigit() and (
+                    1 <= int(terms[i - 1]) <= 12 and (day_of_month := _day_of(terms[i + 1]))):
+                add(_year(terms[i - 3]) if i >= 3 and terms[i - 2] == _HAN_YEAR else None, int(terms[i - 1]),
+                    day_of_month)
+            continue
         month, length = months.get(term), 1
         if month is None and (run := runs.at(terms, i)) is not None:
             month, length = run
@@ -160,15 +186,9 @@ def mentioned_days(terms: list[str], reference: date) -> list[date]:
             continue
         last = i + length - 1
         for j in (i - 1, last + 1):
-            if 0 <= j < len(terms) and terms[j].isdigit() and len(terms[j]) <= 2 and 1 <= int(terms[j]) <= 31:
+            if 0 <= j < len(terms) and (day_of_month := _day_of(terms[j])):
                 after = terms[max(last, j) + 1] if max(last, j) + 1 < len(terms) else ""
-                year = _year(after)
-                try:
-                    day = date(year, month, int(terms[j])) if year else _nearest(int(terms[j]), month, reference)
-                except ValueError:
-                    day = None
-                if day is not None and day not in found:
-                    found.append(day)
+                add(_year(after), month, day_of_month)
                 break
     return found
 

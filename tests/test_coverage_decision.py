@@ -75,6 +75,9 @@ def test_the_days_a_text_names_are_read_in_its_language():
     assert mentioned_days(index_terms("МОСКВА, 5 ноя - РИА Новости"), june) == [date(2025, 11, 5)]  # RIA's dateline
     assert mentioned_days(index_terms("اليوم الأحد (23 تشرين الثاني 2025)"), june) == [date(2025, 11, 23)]  # Levant
     assert lead_number(index_terms("في 23 تشرين الثاني أسقطت 46 مسيرة")) == "46"
+    assert mentioned_days(index_terms("2026年1月16日，外交部发言人郭嘉昆"), june) == [date(2026, 1, 16)]
+    assert mentioned_days(index_terms("1月16日,外交部發言人"), june) == [date(2025, 1, 16)]  # the nearest 16 January
+    assert mentioned_days(index_terms("on November 23rd"), june) == mentioned_days(index_terms("le 23 novembre"), june)
 
 
 def test_a_report_of_another_day_disagrees_and_background_dates_say_nothing():

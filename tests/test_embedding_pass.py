@@ -40,12 +40,13 @@ from communique.store.subscribers import ensure_subscriber, subscribe, update_su
 MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
 STATEMENTS = {s.ext_id: s for s in read_statements(MULTILINGUAL / "statements.jsonl")}
 NEWS = {n.guid: n for n in read_news(MULTILINGUAL / "news.jsonl")}
-AIR_STRIKE = STATEMENTS["s02"]   # Hebrew: the air force struck 12 Hezbollah targets in southern Lebanon
-ARABIC_REPORT = NEWS["n031"]     # Arabic: "Israel: we struck Hezbollah launchers and weapons depots in south Lebanon"
-LEBANESE_ARMY = NEWS["n029"]     # Arabic, same day, the other side: "Israeli raids on the outskirts of Nabatieh"
-UNIFIL = NEWS["n030"]            # Arabic, same day: UNIFIL calls for respect of resolution 1701
-POSTED = AIR_STRIKE.date
+CONCERN = STATEMENTS["s36"]      # Russian MFA: concern at the strikes near Nabatieh that killed 7, two of them children
+ARABIC_REPORT = NEWS["n319"]     # Arabic: "Russia's foreign ministry is concerned at the escalation in south Lebanon"
+OTHER_SIDE = NEWS["n311"]        # Arabic, same day: "Lebanese health ministry: 7 killed, two children, near Nabatieh"
+UNRELATED = NEWS["n321"]         # Arabic, same day: "Lebanon: flights to Beirut airport resume after a fault"
+POSTED = CONCERN.date
 assert POSTED is not None
+AIR_STRIKE = STATEMENTS["s02"]   # Hebrew: the air force struck 12 Hezbollah targets in southern Lebanon
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +114,14 @@ def _worker(store: StoreThread, embedder: Embedder, settings: Settings) -> Embed
 
 async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_and_followed_up(
         db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
-    statement_id = _alerted_statement(db, on, AIR_STRIKE)
-    ids = _news(db, on, ARABIC_REPORT, LEBANESE_ARMY, UNIFIL)
+    statement_id = _alerted_statement(db, on, CONCERN)
+    ids = _news(db, on, ARABIC_REPORT, OTHER_SIDE, UNRELATED)
 
     done = await _worker(store, embedder, on).drain()
 
     assert (done.statements, done.news) == (1, 3)
-    assert done.matches == [(statement_id, ids["n031"])] and done.followups == 1
-    method = db.execute("SELECT method FROM matches WHERE news_id = ?", (ids["n031"],)).fetchone()[0]
+    assert done.matches == [(statement_id, ids[ARABIC_REPORT.guid])] and done.followups == 1
+    method = db.execute("SELECT method FROM matches WHERE news_id = ?", (ids[ARABIC_REPORT.guid],)).fetchone()[0]
     assert method == "fused"
     [followup] = pending_for(db)
     assert (followup["chat_id"], followup["kind"]) == (1, "coverage")
@@ -129,8 +130,8 @@ async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_an
 
 async def test_embedding_what_is_waiting_reports_its_progress_and_a_summary_when_piped(
         db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
-    _alerted_statement(db, on, AIR_STRIKE)
-    _news(db, on, ARABIC_REPORT, LEBANESE_ARMY, UNIFIL)
+    _alerted_statement(db, on, CONCERN)
+    _news(db, on, ARABIC_REPORT, OTHER_SIDE, UNRELATED)
     heard: list[tuple[int, int, str]] = []
     piped = io.StringIO()
     worker = EmbeddingWorker(store, embedder, on, clock=lambda: POSTED + timedelta(hours=4), batch=2)
@@ -144,8 +145,8 @@ async def test_embedding_what_is_waiting_reports_its_progress_and_a_summary_when
 
 async def test_a_second_pass_and_a_restart_embed_and_announce_nothing_again(
         db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
-    _alerted_statement(db, on, AIR_STRIKE)
-    _news(db, on, ARABIC_REPORT, UNIFIL)
+    _alerted_statement(db, on, CONCERN)
+    _news(db, on, ARABIC_REPORT, UNRELATED)
     await _worker(store, embedder, on).drain()
 
     again = await _worker(store, embedder, on).drain()
@@ -156,7 +157,7 @@ async def test_a_second_pass_and_a_restart_embed_and_announce_nothing_again(
 
 async def test_a_report_stored_while_the_pass_runs_is_found_without_a_restart(
         db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
-    _alerted_statement(db, on, AIR_STRIKE)
+    _alerted_statement(db, on, CONCERN)
     worker = _worker(store, embedder, on)
     await _run_until_a_followup(worker, meanwhile=lambda: _news(db, on, ARABIC_REPORT))
     assert worker.indexed.followups == 1 and [r["kind"] for r in pending_for(db)] == ["coverage"]
@@ -178,7 +179,7 @@ class _FailsOnce:
 async def test_a_failed_batch_is_retried_and_nothing_is_lost(db: Database, store: StoreThread, on: Settings,
                                                              embedder: Embedder,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    _alerted_statement(db, on, AIR_STRIKE)
+    _alerted_statement(db, on, CONCERN)
     _news(db, on, ARABIC_REPORT)
     worker = EmbeddingWorker(store, _FailsOnce(embedder), on, clock=lambda: POSTED + timedelta(hours=4),
                              retry_seconds=0.05)
@@ -190,10 +191,10 @@ async def test_a_failed_batch_is_retried_and_nothing_is_lost(db: Database, store
 async def test_the_admins_stats_say_how_far_the_pass_has_got(db: Database, store: StoreThread, on: Settings,
                                                              embedder: Embedder) -> None:
     assert not any(line.startswith("Embedding") for line in stats_rows(db))  # never ran here
-    _alerted_statement(db, on, AIR_STRIKE)
+    _alerted_statement(db, on, CONCERN)
     _news(db, on, ARABIC_REPORT)
     await _worker(store, embedder, on).drain()
-    _news(db, on, LEBANESE_ARMY, UNIFIL)  # arrived since
+    _news(db, on, OTHER_SIDE, UNRELATED)  # arrived since
 
     [line] = [line for line in stats_rows(db) if line.startswith("Embedding")]
     assert line == f"Embedding ({embedder.name}): 1 statement and 1 news item embedded, 2 news items waiting"
@@ -201,9 +202,9 @@ async def test_the_admins_stats_say_how_far_the_pass_has_got(db: Database, store
 
 async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreThread, on: Settings,
                                                      embedder: Embedder) -> None:
-    statement_id = _alerted_statement(db, on, AIR_STRIKE)
+    statement_id = _alerted_statement(db, on, CONCERN)
     await _worker(store, embedder, on).drain()
-    edited = dataclasses.replace(AIR_STRIKE, text=AIR_STRIKE.text + " Видео.",
+    edited = dataclasses.replace(CONCERN, text=CONCERN.text + " Видео.",
                                  edit_date=POSTED + timedelta(minutes=30))
     with transaction(db):
         ingest_statement(db, edited, settings=on, now=POSTED + timedelta(minutes=31))
@@ -215,14 +216,14 @@ async def test_an_edited_statement_is_embedded_again(db: Database, store: StoreT
 
 
 def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Settings, embedder: Embedder) -> None:
-    before_start = dataclasses.replace(UNIFIL, guid="old-1", date=POSTED - timedelta(days=10))
+    before_start = dataclasses.replace(UNRELATED, guid="old-1", date=POSTED - timedelta(days=10))
     ids = _news(db, on, before_start, ARABIC_REPORT)
     now = POSTED + timedelta(hours=1)
     with transaction(db):
         embedding_index.prepare(db, "model-a", settings=on, now=now)
-    archive = [dataclasses.replace(UNIFIL, source=f"archive{i}", guid=f"a{i}", url=None, title=f"{i}",
+    archive = [dataclasses.replace(UNRELATED, source=f"archive{i}", guid=f"a{i}", url=None, title=f"{i}",
                                    date=POSTED - timedelta(days=9, hours=i)) for i in range(40)]
-    ids.update(_news(db, on, *archive, LEBANESE_ARMY))  # an archive imported while the pass runs, then news
+    ids.update(_news(db, on, *archive, OTHER_SIDE))  # an archive imported while the pass runs, then news
     assert len(set(ids.values())) == 43
 
     def next_batch() -> list[int]:
@@ -232,14 +233,14 @@ def test_news_older_than_the_match_window_is_never_embedded(db: Database, on: Se
                                           embedder.embed(batch.news_texts()), settings=on, now=now)
         return [row[0] for row in batch.news]
 
-    assert next_batch() == [ids["n031"]]
-    assert next_batch() == [ids["n029"]]
+    assert next_batch() == [ids[ARABIC_REPORT.guid]]
+    assert next_batch() == [ids[OTHER_SIDE.guid]]
     assert next_batch() == []
 
 
 async def test_vectors_of_another_model_are_forgotten(db: Database, store: StoreThread, on: Settings,
                                                       embedder: Embedder) -> None:
-    _alerted_statement(db, on, AIR_STRIKE)
+    _alerted_statement(db, on, CONCERN)
     _news(db, on, ARABIC_REPORT)
     await _worker(store, embedder, on).drain()
     assert db.execute("SELECT count(*) FROM news_vectors").fetchone()[0] == 1
@@ -253,7 +254,8 @@ async def test_vectors_of_another_model_are_forgotten(db: Database, store: Store
 
 
 def test_in_batch_matching_the_embedding_makes_the_arabic_reports_count_as_covered(embedder: Embedder) -> None:
-    night = [n for n in NEWS.values() if n.date and abs(n.date - POSTED) < timedelta(hours=6)]
+    assert AIR_STRIKE.date is not None
+    night = [n for n in NEWS.values() if n.date and abs(n.date - AIR_STRIKE.date) < timedelta(hours=6)]
 
     [lexical] = match_all([AIR_STRIKE], night, top=10)
     [fused] = match_all([AIR_STRIKE], night, top=10, embedder=embedder)

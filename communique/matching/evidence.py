@@ -62,17 +62,17 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.709, 3.313, -2.323, 1.853, 2.608, 2.941, 1.229, 2.963, 4.7)
-_LEXICAL_BIAS = -8.397
-_FUSED = (2.61, 3.005, -2.404, 1.5, 2.538, 2.332, 1.256, 2.959, 4.229)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.916, 4.741, -10.117
+_LEXICAL = (2.483, 3.394, -2.341, 1.84, 2.64, 2.901, 1.397, 3.054, 4.668)
+_LEXICAL_BIAS = -8.527
+_FUSED = (2.419, 3.075, -2.416, 1.497, 2.564, 2.296, 1.408, 3.033, 4.219)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.864, 4.716, -10.135
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.749, 1.009, -1.025, 2.552, 0.926, 3.231, 0.765, 0.082, 6.159, 0.409, 6.32, 1.926)
-_RANK_BIAS = -11.975
-_RANK_COSINE = 4.279  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.882
+_RANK = (-0.808, 1.013, -1.028, 2.559, 0.931, 3.232, 0.776, 0.077, 6.158, 0.428, 6.321, 1.927)
+_RANK_BIAS = -11.974
+_RANK_COSINE = 4.267  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.883
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
