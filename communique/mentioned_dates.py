@@ -6,12 +6,14 @@ names only days far from the statement's is about another day's statement: the s
 evidence against a match that shares everything else.
 
 Month names come from the CLDR data that Babel ships (format and stand-alone forms, so
-"декабря" and "декабрь"), in each language we read, reduced to stems as the index reduces
-them; a day is a number from 1 to 31 beside a month, and a four-digit year right after it
-is read too.  Without a year, the day is taken in the year that puts it nearest the
-reference date.  A weekday ("On Friday", "الأربعاء", "у п'ятницю") is the day of that name
-nearest the reference date ("היום (רביעי)", today (Wednesday), as Israeli outlets write); it can only
-tell against a match (`days_agree`), and weekday names that are also common words are not read.
+"декабря" and "декабрь"; names of two words, such as the Levant's "تشرين الثاني"), in each
+language we read, read as the index reads them, and RIA Novosti's "5 ноя"; a day is a number
+from 1 to 31 ("23rd" too) beside a month, and a four-digit year right after it is read too, as
+is the Chinese "2026年1月16日".  Without a year, the day is taken in the year that puts it
+nearest the reference date.  A weekday ("On Friday", "الأربعاء", "у п'ятницю") is the day of
+that name nearest the reference date ("היום (רביעי)", today (Wednesday), as Israeli outlets
+write); it can only tell against a match (`days_agree`), and weekday names that are also common
+words are not read.
 """
 
 from __future__ import annotations
