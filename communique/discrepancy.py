@@ -19,7 +19,7 @@ rather than guess.
 - **Places** are the regions of a small gazetteer (those official counts name), known by the folded
   beginnings of their names in each language and script, so "Брянской", "Bryansk", "بريانسك" and
   "בבריאנסק" are one place (a consonant skeleton is too coarse here: Belgorod and Volgograd share
-  one).  A report whose regions and the statement's have none in common differs.
+  one).  A report that names a region the statement does not differs.
 - **Days**: a report about a later day than the statement's (its date and the days it names;
   `communique.mentioned_dates`).  Earlier days are background ("on 6 January in Paris...").
 """
@@ -33,7 +33,7 @@ from communique.i18n import ENGLISH, Tr
 from communique.mentioned_dates import RECENT, mentioned_days
 from communique.normalise import terms
 from communique.numbers import KNOWN_LANGUAGES
-from communique.places import places
+from communique.places import names_other_regions, places
 from communique.quantities import KIND_NAMES, UNITS, agree, lead, mentions, not_counting_else, read_quantities
 
 
@@ -84,7 +84,7 @@ def _figure_differences(statement: str, statement_lang: str | None, report: str,
 
 def _place_differences(statement: str, report: str) -> list[Difference]:
     said, reported = places(statement), places(report)
-    if not said or not reported or set(said) & set(reported):
+    if not names_other_regions(said, reported):
         return []
     return [Difference(", ".join(said), ", ".join(reported), "place")]
 

@@ -77,3 +77,16 @@ def places(text: str) -> list[str]:
     found = {place for form in _name_forms(text) for place, name in _BY_PREFIX.get(form[:_PREFIX], ())
              if form.startswith(name)}
     return [place for place in GAZETTEER if place in found]
+
+
+def names_other_regions(statement: list[str] | set[str], report: list[str] | set[str]) -> bool:
+    """Whether a report names a region its statement does not, both naming some: then it counts over
+    other regions, so it reports another statement of the same kind.
+
+    A report of an official count copies the regions it names from the statement ("22 over Bryansk"),
+    often only some of them; it does not add others.  On the real development set none of the 17 reports
+    with regions on both sides names one the statement does not, while same-body counts of other days
+    that share one region with the statement ("8 drones over Rostov, Bryansk..." against Bryansk,
+    Ryazan...) do.  Naming none of the statement's regions is the plainest case.
+    """
+    return bool(statement) and bool(report) and not set(report) <= set(statement)

@@ -189,19 +189,21 @@ def test_the_hours_and_the_day_of_a_night_are_not_its_leading_figure(db):
     assert found.row_id == ids["misreport"] and found.related and found.score < COVERED_THRESHOLD
 
 
+def drone_count(guid: str, minutes: int, regions: str) -> NewsItem:
+    """A report of an overnight drone count over `regions` ("территорией Брянской области")."""
+    return NewsItem(source=guid, guid=guid, date=NOW + timedelta(minutes=minutes),
+                    title=f"ПВО за ночь уничтожила 22 беспилотника над {regions}",
+                    text="В течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 22 украинских "
+                         f"беспилотника самолетного типа над {regions}, сообщили в Минобороны.")
+
+
 def test_the_same_count_over_other_regions_is_related_not_covered(db):
     statement = ("Минобороны: в течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 22 "
                  "украинских беспилотника самолетного типа над территорией Брянской области.")
     ids = store(
         db,
-        NewsItem(source="ria", guid="bryansk", date=NOW + timedelta(minutes=20),
-                 title="ПВО за ночь уничтожила 22 беспилотника над Брянской областью",
-                 text="Дежурными средствами ПВО перехвачены и уничтожены 22 украинских беспилотника самолетного "
-                      "типа над территорией Брянской области, сообщили в Минобороны."),
-        NewsItem(source="lenta", guid="kursk", date=NOW + timedelta(minutes=40),
-                 title="ПВО за ночь уничтожила 22 беспилотника над Курской областью",
-                 text="Дежурными средствами ПВО перехвачены и уничтожены 22 украинских беспилотника самолетного "
-                      "типа над территорией Курской области, сообщили в Минобороны."),
+        drone_count("bryansk", 20, "территорией Брянской области"),
+        drone_count("kursk", 40, "территорией Курской области"),
         NewsItem(source="wire", guid="no-region", date=NOW + timedelta(minutes=50),
                  title="Russia says air defences destroyed 22 Ukrainian drones overnight",
                  text="The Russian Defence Ministry said 22 Ukrainian drones were intercepted and destroyed."),
@@ -210,6 +212,19 @@ def test_the_same_count_over_other_regions_is_related_not_covered(db):
     assert found[ids["bryansk"]].score >= COVERED_THRESHOLD
     assert found[ids["kursk"]].score < COVERED_THRESHOLD and found[ids["kursk"]].related
     assert not found[ids["no-region"]].related  # naming no region is no conflict
+
+
+def test_a_count_that_names_a_region_beside_the_statements_is_related_not_covered(db):
+    statement = ("Минобороны: в течение прошедшей ночи дежурными средствами ПВО перехвачены и уничтожены 22 "
+                 "украинских беспилотника самолетного типа над территориями Брянской и Курской областей.")
+    ids = store(
+        db,
+        drone_count("bryansk", 20, "территорией Брянской области"),  # a report may name only some of them
+        drone_count("and-rostov", 40, "территориями Брянской, Курской и Ростовской областей"),
+    )
+    found = {c.row_id: c for c in match_news(db, statement, date=NOW)}
+    assert found[ids["bryansk"]].score >= COVERED_THRESHOLD
+    assert found[ids["and-rostov"]].score < COVERED_THRESHOLD and found[ids["and-rostov"]].related
 
 
 # --- one ranking --------------------------------------------------------------------------------------

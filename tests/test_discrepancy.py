@@ -70,6 +70,11 @@ def test_another_region_is_a_difference_whatever_the_script() -> None:
     assert differences(RU, "ru", "Russia says it downed 46 drones over the Kursk region.", "en") == []
 
 
+def test_a_region_the_statement_does_not_name_is_a_difference_beside_one_it_does() -> None:
+    report = "Russia says it downed 46 drones over the Kursk and Rostov regions."
+    assert differences(RU, "ru", report, "en") == [Difference("Belgorod, Kursk", "Kursk, Rostov", "place")]
+
+
 def test_every_name_of_every_region_in_the_gazetteer_is_recognised() -> None:
     for region, names in GAZETTEER.items():
         for name in names:

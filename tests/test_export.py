@@ -75,7 +75,8 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
         [{"statement": "103", "report": "130", "kind": "prisoners"}]]
     related = [(r["url"], x["outlet"], x["differs"]) for r in records for x in r["related"]]
     assert related[-1] == ("https://t.me/mod_russia/41206", "Вести-Образец: новости",  # the next night's count
-                           [{"statement": "19", "report": "38", "kind": "drones"}])
+                           [{"statement": "19", "report": "38", "kind": "drones"},
+                            {"statement": "Belgorod, Kursk", "report": "Belgorod, Kursk, Bryansk", "kind": "place"}])
     assert not {x["url"] for r in records for x in r["related"]} & {  # a report is never also related
         x["url"] for r in records for x in r["reports"] if r["url"] == related[-1][0]}
     deleted = next(r for r in records if r["url"].endswith("/41211"))

@@ -17,7 +17,7 @@ Three findings override the fit: a candidate whose leading figure and the statem
 figure both exist and neither is in the other ("116 drones" against "147 drones"), which is
 about another day of the same weeks ("в ночь на 16 июля" against a post of 17 June; "On Friday"
 against a Sunday's, unless the statement names Friday too), or which
-names regions and none of the statement's ("over Kursk" against "over Bryansk", found on the
+names a region the statement does not ("over Kursk" against "over Bryansk", found on the
 texts by the matcher: `communique.places`), reports another statement of the same kind.  It is
 "related" (`is_related`), and never "covered".
 

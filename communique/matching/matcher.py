@@ -53,7 +53,7 @@ from communique.matching.query import (
 from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, VectorTable, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
-from communique.places import places
+from communique.places import names_other_regions, places
 from communique.store.timefmt import from_db, to_db
 
 __all__ = ["COVERED_THRESHOLD", "Assessment", "MatchOptions", "assess_news", "match_news", "match_statements",
@@ -140,7 +140,8 @@ def _from_the_statement(db: Database, statement_id: int, news_id: int, vector: n
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
         cosine = float(stored @ vector) if stored is not None else None
-    return _with_regions(db, _NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)])[0]
+    return _with_regions(db, _NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)],
+                         query_is_statement=True)[0]
 
 
 def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
@@ -271,22 +272,27 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
         place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
         ev = query.evidence(date, terms, doc_date, same_script=same_script, query_is_statement=query_is_statement)
         assessed.append(Assessment(row_id, ev, bm25, None if vector is None else cosine.get(row_id, 0.0), place))
-    return _with_regions(db, side, text, assessed)
+    return _with_regions(db, side, text, assessed, query_is_statement=query_is_statement)
 
 
-def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessment]) -> list[Assessment]:
-    """The candidates the evidence calls covered, checked for the regions they name: one that names regions
-    and none of the query's ("22 drones over Kursk" against "22 over Bryansk") reports another statement
-    of the same kind, a conflict like another leading figure.  Only those few candidates' texts are read."""
+def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessment], *,
+                  query_is_statement: bool) -> list[Assessment]:
+    """The candidates the evidence calls covered, checked for the regions they name: a report that names a
+    region its statement does not ("22 drones over Kursk" against "22 over Bryansk"; "8 over Rostov and
+    Bryansk" against Bryansk and Ryazan) reports another statement of the same kind, a conflict like
+    another leading figure (`places.names_other_regions`).  Only those few candidates' texts are read."""
     likely = [a.row_id for a in assessed if not a.evidence.conflict and a.covered() >= COVERED_THRESHOLD]
-    said = set(places(text)) if likely else set()
+    said = places(text) if likely else []
     if not said:
         return assessed
     marks = ",".join("?" * len(likely))
     body = "coalesce(title, '') || char(10) || text" if side.table == "news" else "text"
-    named = {row_id: set(places(content)) for row_id, content in
-             db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", likely)}
-    other = {row_id for row_id, regions in named.items() if regions and said.isdisjoint(regions)}
+    other = set()
+    for row_id, content in db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", likely):
+        named = places(content)
+        statement, report = (said, named) if query_is_statement else (named, said)
+        if names_other_regions(statement, report):
+            other.add(row_id)
     return [replace(a, evidence=replace(a.evidence, conflict=True)) if a.row_id in other else a for a in assessed]
 
 
