@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +33,7 @@ from communique.digest_schedule import Occurrence, missed_occurrence, next_occur
 from communique.settings import Settings
 from communique.store import StoreThread
 from communique.store.catalogue import LiveSettings
+from communique.store.sqlite import sqlite3
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "digest:"

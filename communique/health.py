@@ -10,13 +10,13 @@ valid for 30 s: `communique.bot.delivery`). A stopped, hung or crashed bot lets 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 from communique.errors import CommuniqueError
 from communique.store.backup import open_read_only
 from communique.store.schema import MIGRATIONS
+from communique.store.sqlite import sqlite3
 from communique.store.timefmt import from_db, to_db
 
 

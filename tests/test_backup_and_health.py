@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlite_utils import Database
 from communique.cli import main
 from communique.settings import Settings
 from communique.store import StoreThread, open_db
+from communique.store.sqlite import sqlite3
 
 SEEDED = 20_000
 

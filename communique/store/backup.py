@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from communique.errors import CommuniqueError, StoreUnavailable
+from communique.store.sqlite import sqlite3
 
 COUNTED = ("statements", "news", "subscribers")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from sqlite_utils import Database
 from communique.errors import StoreUnavailable
 from communique.store.index_state import ensure_current
 from communique.store.schema import MIGRATIONS
+from communique.store.sqlite import sqlite3
 
 DEFAULT_PATH = "communique.db"
 P = ParamSpec("P")
