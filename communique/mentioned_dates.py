@@ -199,13 +199,28 @@ SAME_DAY = timedelta(days=1)
 RECENT = timedelta(days=200)
 
 
-def days_agree(statement_days: set[date], report_days: list[date], report_weekday: date | None = None) -> bool | None:
+BACKGROUND = timedelta(days=7)
+
+
+def statement_days_of(named: list[date], posted: date | None) -> tuple[set[date], set[date]]:
+    """The days a statement is about (the day it was posted and the days it names within a week of it) and the
+    days it names only as background (further back: "the massacre of 7 October")."""
+    if posted is None:
+        return set(named), set()
+    background = {day for day in named if abs(day - posted) > BACKGROUND}
+    return {posted, *(set(named) - background)}, background
+
+
+def days_agree(statement_days: set[date], report_days: list[date], report_weekday: date | None = None, *,
+               background: set[date] = frozenset()) -> bool | None:  # type: ignore[assignment]
     """Whether the report is about the statement's day, judged by the first day it names.
 
     True: that day is within a day of one of the statement's days (its date, or the days it names).
     False: it is another day of the same days or weeks (a report of the same kind of statement, made
     on another day).  None: the report names no day, or only days long past (background such as
-    "since 24 February 2022"), which says nothing either way.
+    "since 24 February 2022") or days the statement recalls as `background` too (`statement_days_of`),
+    which say nothing either way.  (A day both recall had counted as agreement: an IDF statement of
+    13 December and a report of another strike in February, both recalling 7 October, agreed.)
 
     A report that names no such day may name a weekday (`mentioned_weekday`): one two or three days
     from the statement's is False; otherwise still None, since three weekdays in seven are within a
@@ -218,6 +233,8 @@ def days_agree(statement_days: set[date], report_days: list[date], report_weekda
         distance = min(abs(day - s) for s in statement_days)
         if distance <= SAME_DAY:
             return True
+        if day in background:
+            continue  # a day both name as background (the October 7 that a strike's statement recalls)
         if distance <= RECENT:
             return False
     if report_weekday is not None and min(abs(report_weekday - s) for s in statement_days) > SAME_DAY:

@@ -10,7 +10,7 @@ from conftest import NOW, ROOT
 
 from communique.matching import COVERED_THRESHOLD, match_news
 from communique.matching.evidence import lead_number
-from communique.mentioned_dates import days_agree, mentioned_days, mentioned_weekday
+from communique.mentioned_dates import days_agree, mentioned_days, mentioned_weekday, statement_days_of
 from communique.models import Candidate, NewsItem, Statement
 from communique.normalise import index_terms
 from communique.pipeline import ingest_news, ingest_statement
@@ -86,6 +86,18 @@ def test_a_report_of_another_day_disagrees_and_background_dates_say_nothing():
     assert days_agree(statement_days, [date(2025, 7, 16)]) is False  # the same kind of post, a month later
     assert days_agree(statement_days, [date(2022, 2, 24)]) is None  # "since 24 February 2022"
     assert days_agree(statement_days, []) is None
+
+
+def test_a_day_that_statement_and_report_both_recall_says_nothing_about_their_own_day():
+    # "one of the architects of the massacre of 7 October", in an IDF statement of 13 December and in a report
+    # of another strike in February: a shared memory, not the same day
+    posted, recalled = date(2025, 12, 13), date(2025, 10, 7)
+    statement_days, background = statement_days_of([posted, recalled], posted)
+    assert (statement_days, background) == ({posted}, {recalled})
+    assert days_agree(statement_days, [recalled], background=background) is None
+    assert days_agree(statement_days, [recalled, date(2026, 2, 4)], background=background) is False
+    assert days_agree(statement_days, [recalled, posted], background=background) is True
+    assert statement_days_of([date(2025, 12, 12)], posted) == ({posted, date(2025, 12, 12)}, set())  # its night
 
 
 def test_a_weekday_is_read_as_the_nearest_day_of_that_name_and_only_counts_against_a_match():
@@ -221,10 +233,12 @@ def test_a_count_that_names_a_region_beside_the_statements_is_related_not_covere
         db,
         drone_count("bryansk", 20, "территорией Брянской области"),  # a report may name only some of them
         drone_count("and-rostov", 40, "территориями Брянской, Курской и Ростовской областей"),
+        drone_count("rostov", 50, "территорией Ростовской области"),  # less alike: far from covered, still related
     )
     found = {c.row_id: c for c in match_news(db, statement, date=NOW)}
     assert found[ids["bryansk"]].score >= COVERED_THRESHOLD
-    assert found[ids["and-rostov"]].score < COVERED_THRESHOLD and found[ids["and-rostov"]].related
+    for other in ("and-rostov", "rostov"):
+        assert found[ids[other]].score < COVERED_THRESHOLD and found[ids[other]].related
 
 
 # --- one ranking --------------------------------------------------------------------------------------

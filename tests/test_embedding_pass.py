@@ -264,7 +264,7 @@ def test_in_batch_matching_the_embedding_makes_the_arabic_reports_count_as_cover
         return {m["news_id"] for m in result["matches"] if m["score"] >= COVERED_THRESHOLD}
 
     assert covered(fused) == {"n024", "n026", "n027", "n031"}  # the statement's four reports in the set
-    assert covered(lexical) == {"n024", "n026"}
+    assert covered(lexical) < covered(fused)  # the words alone miss at least one of them
 
 
 def test_a_report_of_the_same_kind_with_other_numbers_never_counts_as_covered(embedder: Embedder) -> None:

@@ -16,7 +16,8 @@ threshold.  So a covered report always comes first, and the order below it is th
 Three findings override the fit: a candidate whose leading figure and the statement's leading
 figure both exist and neither is in the other ("116 drones" against "147 drones"), which is
 about another day of the same weeks ("в ночь на 16 июля" against a post of 17 June; "On Friday"
-against a Sunday's, unless the statement names Friday too), or which
+against a Sunday's, unless the statement names Friday too; a day both recall from further back, "the
+massacre of 7 October", is passed over), or which
 names a region the statement does not ("over Kursk" against "over Bryansk", found on the
 texts by the matcher: `communique.places`), reports another statement of the same kind.  It is
 "related" (`is_related`), and never "covered".
@@ -46,6 +47,7 @@ from communique.mentioned_dates import (
     mentioned_days,
     mentioned_weekday,
     month_words,
+    statement_days_of,
     weekday_words,
 )
 from communique.normalise import SCRIPT_MARK, SKELETON_MARK
@@ -55,24 +57,24 @@ RELATED_CAP = 0.5
 """A related candidate's score is at most this, under `COVERED_THRESHOLD`."""
 RELATED_FLOOR = 0.3
 """The evidence (before the cap) a conflicting candidate needs to be shown as related.  On real data no
-pair of unrelated texts with a conflict reaches 0.07 (`bench/fit_evidence.py` prints the highest), and
+pair of unrelated texts with a conflict reaches 0.1 (`bench/fit_evidence.py` prints the highest), and
 same-body posts of other days and a real report with another lead figure reach 0.3 to 1.0."""
 
 _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one shared term of one is little
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.483, 3.394, -2.341, 1.84, 2.64, 2.901, 1.397, 3.054, 4.668)
-_LEXICAL_BIAS = -8.527
-_FUSED = (2.419, 3.075, -2.416, 1.497, 2.564, 2.296, 1.408, 3.033, 4.219)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 2.864, 4.716, -10.135
+_LEXICAL = (2.262, 3.894, -2.334, 1.966, 2.737, 3.301, 1.597, 2.828, 4.86)
+_LEXICAL_BIAS = -8.607
+_FUSED = (2.233, 3.528, -2.407, 1.609, 2.656, 2.649, 1.602, 2.82, 4.364)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.019, 4.443, -10.27
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.808, 1.013, -1.028, 2.559, 0.931, 3.232, 0.776, 0.077, 6.158, 0.428, 6.321, 1.927)
-_RANK_BIAS = -11.974
-_RANK_COSINE = 4.267  # with the embedding: the cosine's weight on top of the ranking above
-_RANK_COSINE_CENTRE = 0.883
+_RANK = (-0.922, 0.96, -1.065, 2.602, 0.952, 3.375, 0.789, 0.077, 6.131, 0.508, 6.283, 1.91)
+_RANK_BIAS = -11.919
+_RANK_COSINE = 4.204  # with the embedding: the cosine's weight on top of the ranking above
+_RANK_COSINE_CENTRE = 0.884
 _UNDER = COVERED_THRESHOLD - 0.01
 
 
@@ -216,13 +218,12 @@ def evidence(*, query: Side, doc: Side, query_weights: dict[str, float], query_s
     reference = statement.date or report.date
     day = None
     if reference is not None:
-        statement_days = set(statement.days(reference.date()))
-        if statement.date is not None:
-            statement_days.add(statement.date.date())
+        statement_days, background = statement_days_of(statement.days(reference.date()),
+                                                       statement.date.date() if statement.date else None)
         weekday = report.weekday(reference.date())
         if weekday is not None and weekday == statement.weekday(reference.date()):
             weekday = None  # the statement names it too ("since Wednesday"): quoted, not the report's own day
-        day = days_agree(statement_days, report.days(reference.date()), weekday)
+        day = days_agree(statement_days, report.days(reference.date()), weekday, background=background)
     return Evidence(
         query_covered=weight_found / (weight_total + _SHRINK),
         doc_explained=doc_found / (doc_total + _SHRINK),

@@ -29,6 +29,7 @@ from sqlite_utils import Database
 
 from communique.matching.evidence import (
     COVERED_THRESHOLD,
+    RELATED_FLOOR,
     Evidence,
     Lexical,
     Rarity,
@@ -38,6 +39,7 @@ from communique.matching.evidence import (
     fused_score,
     is_related,
     lexical_score,
+    probability,
     under_threshold,
 )
 from communique.matching.query import (
@@ -211,6 +213,9 @@ class Assessment:
     def covered(self) -> float:
         return covered_probability(self.evidence, self.cosine)
 
+    def probability(self) -> float:
+        return probability(self.evidence, self.cosine)
+
     def related(self) -> bool:
         return is_related(self.evidence, self.cosine)
 
@@ -277,11 +282,14 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
 
 def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessment], *,
                   query_is_statement: bool) -> list[Assessment]:
-    """The candidates the evidence calls covered, checked for the regions they name: a report that names a
-    region its statement does not ("22 drones over Kursk" against "22 over Bryansk"; "8 over Rostov and
-    Bryansk" against Bryansk and Ryazan) reports another statement of the same kind, a conflict like
-    another leading figure (`places.names_other_regions`).  Only those few candidates' texts are read."""
-    likely = [a.row_id for a in assessed if not a.evidence.conflict and a.covered() >= COVERED_THRESHOLD]
+    """The candidates with evidence enough to be covered or shown as related (`RELATED_FLOOR`), checked for the
+    regions they name: a report that names a region its statement does not ("22 drones over Kursk" against
+    "22 over Bryansk"; "8 over Rostov and Bryansk" against Bryansk and Ryazan) reports another statement of
+    the same kind, a conflict like another leading figure (`places.names_other_regions`).  Only those few
+    candidates' texts are read.  (Checking only those already covered left same-body counts of other days
+    just under the threshold unmarked, and they held the fitted threshold up: checking these too took the
+    cross-validated busy-window recall from 0.362 to 0.429 with the embedding, from 0.371 to 0.429 on the words.)"""
+    likely = [a.row_id for a in assessed if not a.evidence.conflict and a.probability() >= RELATED_FLOOR]
     said = places(text) if likely else []
     if not said:
         return assessed
