@@ -19,6 +19,7 @@ words are not read.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -212,7 +213,7 @@ def statement_days_of(named: list[date], posted: date | None) -> tuple[set[date]
 
 
 def days_agree(statement_days: set[date], report_days: list[date], report_weekday: date | None = None, *,
-               background: set[date] = frozenset()) -> bool | None:  # type: ignore[assignment]
+               background: Collection[date] = ()) -> bool | None:
     """Whether the report is about the statement's day, judged by the first day it names.
 
     True: that day is within a day of one of the statement's days (its date, or the days it names).
