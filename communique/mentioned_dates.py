@@ -205,7 +205,7 @@ BACKGROUND = timedelta(days=7)
 
 def statement_days_of(named: list[date], posted: date | None) -> tuple[set[date], set[date]]:
     """The days a statement is about (the day it was posted and the days it names within a week of it) and the
-    days it names only as background (further back: "the massacre of 7 October")."""
+    days it names only as background (further from it: "the massacre of 7 October")."""
     if posted is None:
         return set(named), set()
     background = {day for day in named if abs(day - posted) > BACKGROUND}

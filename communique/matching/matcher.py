@@ -286,9 +286,8 @@ def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessmen
     regions they name: a report that names a region its statement does not ("22 drones over Kursk" against
     "22 over Bryansk"; "8 over Rostov and Bryansk" against Bryansk and Ryazan) reports another statement of
     the same kind, a conflict like another leading figure (`places.names_other_regions`).  Only those few
-    candidates' texts are read.  (Checking only those already covered left same-body counts of other days
-    just under the threshold unmarked, and they held the fitted threshold up: checking these too took the
-    cross-validated busy-window recall from 0.362 to 0.429 with the embedding, from 0.371 to 0.429 on the words.)"""
+    candidates' texts are read; checking only the covered ones left such counts just under the threshold
+    unmarked, and in the fit they held the threshold up (`bench/fit_evidence.py`)."""
     likely = [a.row_id for a in assessed if not a.evidence.conflict and a.probability() >= RELATED_FLOOR]
     said = places(text) if likely else []
     if not said:
