@@ -43,7 +43,6 @@ from communique.matching.evidence import (
     under_threshold,
 )
 from communique.matching.query import (
-    bm25_bound,
     document_frequencies,
     fts_idf,
     fts_query,
@@ -52,11 +51,21 @@ from communique.matching.query import (
     row_count,
     rowid_range,
 )
-from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, VectorTable, nearest, vectors_of
+from communique.matching.search import (
+    NEWS,
+    STATEMENTS,
+    Index,
+    Window,
+    in_window,
+    search,
+    search_same_script,
+    stored_terms,
+)
+from communique.matching.vectors import STATEMENT_VECTORS, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
 from communique.places import names_other_regions, places
-from communique.store.timefmt import from_db, to_db
+from communique.store.timefmt import from_db
 
 __all__ = ["COVERED_THRESHOLD", "Assessment", "MatchOptions", "assess_news", "match_news", "match_statements",
            "similar_rows"]
@@ -84,23 +93,12 @@ class MatchOptions:
     after: timedelta = timedelta(hours=72)
 
 
-@dataclass(frozen=True, slots=True)
-class _Side:
-    table: str
-    fts: str
-    vocab: str
-    vectors: VectorTable
-
-
-_NEWS = _Side("news", "news_fts", "news_vocab", NEWS_VECTORS)
-_STATEMENTS = _Side("statements", "statements_fts", "statements_vocab", STATEMENT_VECTORS)
-
-
 def match_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
                options: MatchOptions = MatchOptions()) -> list[Candidate]:
     """News items that may report a statement, best first (`vector`: the statement's embedding)."""
     window = (date - options.before, date + options.after) if date else None
-    return _match(db, _NEWS, text, window, options, vector, date=date)
+    found = _assess(db, NEWS, text, window, options, vector, date=date)
+    return _ranked(found, options, vector)
 
 
 def match_statements(db: Database, title: str, text: str, *, date: datetime | None = None,
@@ -113,7 +111,8 @@ def match_statements(db: Database, title: str, text: str, *, date: datetime | No
     """
     window = (date - options.after, date + options.before) if date else None
     body = f"{title}\n{text}" if title else text
-    found = _match(db, _STATEMENTS, body, window, options, vector, date=date, query_is_statement=False)
+    found = _ranked(_assess(db, STATEMENTS, body, window, options, vector, date=date, query_is_statement=False),
+                    options, vector)
     if news_id is None:
         return found
     decided = []
@@ -130,28 +129,28 @@ def _from_the_statement(db: Database, statement_id: int, news_id: int, vector: n
                         options: MatchOptions) -> Assessment | None:
     """The pair as the statement's own query against the news index sees it (its place unknown: 0)."""
     row = db.execute("SELECT text, date FROM statements WHERE id = ?", (statement_id,)).fetchone()
-    docs = _docs(db, _NEWS, [news_id])
+    docs = stored_terms(db, NEWS, [news_id])
     if row is None or news_id not in docs:
         return None
-    query = _Query(db, _NEWS, row[0], options)
+    query = _Query(db, NEWS, row[0], options)
     terms, news_date, mark = docs[news_id]
-    _learn_frequencies(db, _NEWS, query, [terms])
+    _learn_frequencies(db, NEWS, query, [terms])
     same_script = mark == query.mark
     ev = query.evidence(from_db(row[1]), terms, news_date, same_script=same_script, query_is_statement=True)
     cosine = None
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
         cosine = float(stored @ vector) if stored is not None else None
-    return _with_regions(db, _NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)],
+    return _with_regions(db, NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)],
                          query_is_statement=True)[0]
 
 
-def similar_rows(db: Database, table: str, text: str, *, window: tuple[datetime, datetime] | None = None,
+def similar_rows(db: Database, table: str, text: str, *, window: Window | None = None,
                  options: MatchOptions = MatchOptions()) -> list[Candidate]:
     """Rows of `table` ("news" or "statements") that share the most evidence with `text`, best first,
     dated inside `window` (or undated) when one is given."""
-    side = {"news": _NEWS, "statements": _STATEMENTS}[table]
-    return _match(db, side, text, window, options, query_is_statement=table == "news")
+    side = {"news": NEWS, "statements": STATEMENTS}[table]
+    return _ranked(_assess(db, side, text, window, options, query_is_statement=table == "news"), options)
 
 
 def is_shared(term: str) -> bool:
@@ -162,7 +161,7 @@ def is_shared(term: str) -> bool:
 class _Query:
     """A text's index terms with their idf weights in one index, and which scripts the index holds."""
 
-    def __init__(self, db: Database, side: _Side, text: str, options: MatchOptions) -> None:
+    def __init__(self, db: Database, side: Index, text: str, options: MatchOptions) -> None:
         self.terms = index_terms(text)
         self.mark = self.terms[-1]
         self.set = set(self.terms[:-1])
@@ -224,19 +223,17 @@ def assess_news(db: Database, text: str, *, date: datetime | None = None, vector
                 options: MatchOptions = MatchOptions()) -> list[Assessment]:
     """Every candidate `match_news` scores, unscored (what `bench/fit_evidence.py` fits the weights on)."""
     window = (date - options.before, date + options.after) if date else None
-    return _assess(db, _NEWS, text, window, options, vector, date=date)
+    return _assess(db, NEWS, text, window, options, vector, date=date)
 
 
-def _match(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
-           options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
-           query_is_statement: bool = True) -> list[Candidate]:
-    found = _assess(db, side, text, window, options, vector, date=date, query_is_statement=query_is_statement)
+def _ranked(found: list[Assessment], options: MatchOptions, vector: np.ndarray | None = None) -> list[Candidate]:
+    """The `top` candidates by score, best first."""
     method = "lexical" if vector is None else "fused"
     scored = sorted(((a.score(), -a.place, a) for a in found), key=lambda item: (-item[0], -item[1], item[2].row_id))
     return [Candidate(a.row_id, score, method, a.related()) for score, _, a in scored[: options.top]]
 
 
-def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, datetime] | None,
+def _assess(db: Database, side: Index, text: str, window: Window | None,
             options: MatchOptions, vector: np.ndarray | None = None, *, date: datetime | None = None,
             query_is_statement: bool = True) -> list[Assessment]:
     query = _Query(db, side, text, options)
@@ -252,12 +249,13 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
     if query.same_script_rows or not query.other_script_rows:  # (an index without marks: search it all)
         rows = query.total if ids is None else ids[1] - ids[0] + 1
         if query.other_script_rows and rows >= _PRUNED_ROWS:
-            same = _search_same_script(db, side, query, window, ids, options)
+            same = search_same_script(db, side, list(query.own), query.df, query.total, query.mark, window, ids,
+                                      limit=options.candidates, kept=options.rescored)
         else:
             only_same = f"AND {mark}" if query.other_script_rows else ""
-            same = _search(db, side, query.own, only_same, window, ids, options.candidates)
+            same = search(db, side, query.own, only_same, window, ids, options.candidates)
     if query.other_script_rows:
-        other = _search(db, side, query.shared, f"NOT {mark}", window, ids, options.candidates)
+        other = search(db, side, query.shared, f"NOT {mark}", window, ids, options.candidates)
     # Each list's best by BM25 are scored; the score alone orders the result, across scripts.
     lexical: dict[int, tuple[int, bool, Lexical]] = {}
     for found, weights, same_script in ((same, query.own, True), (other, query.shared, False)):
@@ -270,7 +268,7 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
         cosine = _cosines(db, side, list(lexical), vector, window, ids, options)
     if not lexical and not cosine:
         return []
-    docs = _docs(db, side, list(lexical.keys() | cosine.keys()))
+    docs = stored_terms(db, side, list(lexical.keys() | cosine.keys()))
     _learn_frequencies(db, side, query, [terms for terms, _, _ in docs.values()])
     assessed = []
     for row_id, (terms, doc_date, doc_mark) in docs.items():
@@ -280,7 +278,7 @@ def _assess(db: Database, side: _Side, text: str, window: tuple[datetime, dateti
     return _with_regions(db, side, text, assessed, query_is_statement=query_is_statement)
 
 
-def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessment], *,
+def _with_regions(db: Database, side: Index, text: str, assessed: list[Assessment], *,
                   query_is_statement: bool) -> list[Assessment]:
     """The candidates with evidence enough to be covered or shown as related (`RELATED_FLOOR`), checked for the
     regions they name: a report that names a region its statement does not ("22 drones over Kursk" against
@@ -303,101 +301,23 @@ def _with_regions(db: Database, side: _Side, text: str, assessed: list[Assessmen
     return [replace(a, evidence=replace(a.evidence, conflict=True)) if a.row_id in other else a for a in assessed]
 
 
-def _cosines(db: Database, side: _Side, lexical: list[int], vector: np.ndarray,
-             window: tuple[datetime, datetime] | None, ids: tuple[int, int] | None,
+def _cosines(db: Database, side: Index, lexical: list[int], vector: np.ndarray,
+             window: Window | None, ids: tuple[int, int] | None,
              options: MatchOptions) -> dict[int, float]:
     """The cosine of the nearest stored vectors in the window and of the lexical candidates that have one."""
     cosine = dict(nearest(db, side.vectors, vector, ids, options.candidates))
     if window is not None:
-        inside = _in_window(db, side, list(cosine), window)
+        inside = in_window(db, side, list(cosine), window)
         cosine = {row_id: c for row_id, c in cosine.items() if row_id in inside}
     unseen = [row_id for row_id in lexical if row_id not in cosine]
     cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
     return cosine
 
 
-def _in_window(db: Database, side: _Side, row_ids: list[int], window: tuple[datetime, datetime]) -> set[int]:
-    if not row_ids:
-        return set()
-    marks = ",".join("?" * len(row_ids))
-    rows = db.execute(f"SELECT id FROM {side.table} WHERE id IN ({marks}) AND (date IS NULL OR date BETWEEN ? AND ?)",
-                      [*row_ids, to_db(window[0]), to_db(window[1])]).fetchall()
-    return {r[0] for r in rows}
-
-
-def _search(db: Database, side: _Side, words: dict[str, float], script: str,
-            window: tuple[datetime, datetime] | None, ids: tuple[int, int] | None,
-            limit: int) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the rows matching any of the words and the script condition, best first."""
-    if not words:
-        return []
-    match = f"({fts_query(list(words))}) {script}"
-    if window is None or ids is None:
-        sql = f"SELECT rowid, bm25({side.fts}) FROM {side.fts} WHERE {side.fts} MATCH ?"
-        params: list[object] = [match]
-    else:
-        sql = (f"SELECT f.rowid, bm25({side.fts}) FROM {side.fts} f JOIN {side.table} t ON t.id = f.rowid "
-               f"WHERE {side.fts} MATCH ? AND f.rowid BETWEEN ? AND ? "
-               f"AND (t.date IS NULL OR t.date BETWEEN ? AND ?)")
-        params = [match, *ids, to_db(window[0]), to_db(window[1])]
-    sql += f" ORDER BY bm25({side.fts}) LIMIT ?"
-    params.append(limit)
-    rows = db.execute(sql, params).fetchall()
-    return [(row_id, bm25 or -1e-9) for row_id, bm25 in rows]
-
-
-_PRUNED_SHARE = 0.25
 _PRUNED_ROWS = 5000  # fewer rows in scope: scoring them all costs less than a second query when pruning fails
 
 
-def _search_same_script(db: Database, side: _Side, query: _Query, window: tuple[datetime, datetime] | None,
-                        ids: tuple[int, int] | None, options: MatchOptions) -> list[tuple[int, float]]:
-    """The `rescored` best of `_search` for the query's own words in its script (window and ids as there),
-    scoring fewer rows: those holding one of its rarer words (the max-score method of top-k retrieval).
-
-    The commonest words whose bounds (`bm25_bound`, the script mark's too) add up to less than a quarter
-    of all the words' bounds are only scored, not searched: the expression keeps every word in the same
-    order, so FTS5 gives each row it finds the same bm25 as the whole query does, and a row holding none
-    of the rarer words scores under their sum.  When the `rescored`-th best found scores more than that
-    sum, no row left out could have ranked among them (ties keep rowid order, as in one query);
-    otherwise, or when the commonest words cannot be set apart, the whole query is run.  The rows of
-    other scripts that this expression also finds (a rarer word and one of the commonest) are left out.
-    """
-    words = list(query.own)
-    mark = fts_query([query.mark])
-    whole = f"AND {mark}"
-    bounds = [bm25_bound(query.total, query.df[w]) for w in words]
-    mark_df = document_frequencies(db, side.vocab, [query.mark], query.total).get(query.mark, query.total)
-    common = bm25_bound(query.total, mark_df)  # what a row holding only the commonest words can score at most
-    cut = len(words)
-    while cut > 1 and common + bounds[cut - 1] < _PRUNED_SHARE * sum(bounds):
-        cut -= 1
-        common += bounds[cut]
-    if cut == len(words):
-        return _search(db, side, query.own, whole, window, ids, options.candidates)
-    rarer, commonest = dict.fromkeys(words[:cut], 0.0), fts_query(words[cut:])
-    found = _search(db, side, rarer, f"AND ({commonest} OR {mark})", window, ids, options.candidates)
-    marks = _docs(db, side, [row_id for row_id, _ in found])
-    kept = [(row_id, bm25) for row_id, bm25 in found if marks[row_id][2] == query.mark][: options.rescored]
-    if kept and len(kept) == options.rescored and -kept[-1][1] > common:
-        return kept
-    return _search(db, side, query.own, whole, window, ids, options.candidates)
-
-
-def _docs(db: Database, side: _Side, row_ids: list[int]) -> dict[int, tuple[list[str], datetime | None, str]]:
-    """Each row's index terms, date and script mark."""
-    marks = ",".join("?" * len(row_ids))
-    rows = db.execute(f"SELECT f.rowid, f.terms, t.date FROM {side.fts} f JOIN {side.table} t ON t.id = f.rowid "
-                      f"WHERE f.rowid IN ({marks})", row_ids).fetchall()
-    docs = {}
-    for row_id, text, day in rows:
-        terms = text.split()
-        mark = terms[-1] if terms and terms[-1].startswith(SCRIPT_MARK) else ""
-        docs[row_id] = ([t for t in terms if not t.startswith(SCRIPT_MARK)], from_db(day), mark)
-    return docs
-
-
-def _learn_frequencies(db: Database, side: _Side, query: _Query, docs: list[list[str]]) -> None:
+def _learn_frequencies(db: Database, side: Index, query: _Query, texts: list[list[str]]) -> None:
     """Look up the document frequencies of the scored candidates' terms in one query."""
-    unknown = {t for terms in docs for t in terms} - query.df.keys()
+    unknown = {t for terms in texts for t in terms} - query.df.keys()
     query.learn(document_frequencies(db, side.vocab, list(unknown), query.total))
