@@ -31,8 +31,9 @@ EMBED_BATCH = 64
 def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5, now: datetime | None = None,
               embedder: Embedder | None = None, progress: Callable[[int, int, str], None] | None = None,
               with_differences: bool = False) -> Iterator[dict[str, object]]:
-    """Yield `{"statement_id", "matches": [{"news_id", "score", "related"}, ...]}` per statement, best first
-    (`related`: of the same kind with other figures, regions or day, never covered); with
+    """Yield `{"statement_id", "matches": [{"news_id", "score", "related", "via"}, ...]}` per statement, best
+    first (`related`: of the same kind with other figures, regions or day, never covered; `via`: the covered
+    report in its own language that a report is covered through, or None); with
     `with_differences`, each match also carries what its figures, regions or day give otherwise
     (`"differs": [{"statement": "46", "report": "31", "kind": "drones"}]`, empty when they agree)."""
     options = MatchOptions(top=top)
@@ -43,7 +44,9 @@ def match_all(statements: list[Statement], news: list[NewsItem], *, top: int = 5
             if progress:
                 progress(i + 1, len(statements), "statements matched")
             matches: list[dict[str, object]] = [{"news_id": items[c.row_id].guid, "score": round(c.score, 4),
-                                                 "related": c.related} for c in found]
+                                                 "related": c.related,
+                                                 "via": items[c.via].guid if c.via is not None else None}
+                                                for c in found]
             if with_differences:
                 for match, candidate in zip(matches, found, strict=True):
                     match["differs"] = [d.as_dict() for d in _differences(statement, items[candidate.row_id])]

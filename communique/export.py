@@ -2,7 +2,8 @@
 
 One record per statement: its t.me permalink, time, channel and text; its edits (each stored version
 with the time it was recorded) and deletions (the post, and each message of an album, with times);
-and every report: outlet, URL, language, time, minutes after the post, score and `differs`; then the
+and every report: outlet, URL, language, time, minutes after the post, score, `differs` and `via` (the URL of
+the covered report in its language that it is covered through, or null: `matching.match_news`); then the
 related news (a statement of the same kind with other figures, regions or day: never coverage), the same way.
 
 The formats, for the people who open them:
@@ -75,7 +76,8 @@ def records(db: Database, statements: Sequence[dict[str, Any]], *, settings: Set
     def report(r: dict[str, Any]) -> dict[str, Any]:
         return {"outlet": r["source"], "url": r["url"], "title": r["title"], "language": r["lang"],
                 "published_at": r["date"], "minutes_after_post": r["delay_minutes"], "score": r["score"],
-                "differs": [d.as_dict() for d in differing.get((r["statement_id"], r["news_id"]), [])]}
+                "differs": [d.as_dict() for d in differing.get((r["statement_id"], r["news_id"]), [])],
+                "via": r["via_url"]}
 
     for item in covered:
         st = item.statement
@@ -111,7 +113,7 @@ def chat_records(db: Database, chat_id: int, *, start: datetime, end: datetime,
 
 CSV_COLUMNS = ("statement_id", "posted_at", "channel", "channel_title", "post_url", "text", "media", "edits",
                "edited_at", "deleted_at", "outlet", "report_url", "report_title", "report_language",
-               "report_published_at", "minutes_after_post", "score", "differs", "relation")
+               "report_published_at", "minutes_after_post", "score", "differs", "relation", "via")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -143,8 +145,9 @@ def to_csv(items: list[dict[str, Any]]) -> bytes:
                 record["deleted_at"]]
         for report, relation in reports_and_related(record) or [(None, "")]:
             tail = ([report["outlet"], report["url"], report["title"], report["language"], report["published_at"],
-                     report["minutes_after_post"], report["score"], differs_text(report["differs"]), relation]
-                    if report else [""] * 9)
+                     report["minutes_after_post"], report["score"], differs_text(report["differs"]), relation,
+                     report["via"]]
+                    if report else [""] * 10)
             writer.writerow([_cell(v) if v is not None else "" for v in head + tail])
     return out.getvalue().encode("utf-8-sig")
 

@@ -29,7 +29,7 @@ SHEETS: dict[str, tuple[tuple[str, int], ...]] = {  # header, column width
                    ("deleted (UTC)", 19), ("related", 8)),
     "Reports": (("statement id", 11), ("post", 32), ("outlet", 24), ("report", 40), ("title", 60),
                 ("language", 9), ("published (UTC)", 19), ("minutes after post", 10), ("score", 7),
-                ("differs", 30), ("relation", 9)),
+                ("differs", 30), ("relation", 9), ("via", 32)),
     "Edits and deletions": (("statement id", 11), ("post", 32), ("what", 22), ("when (UTC)", 19),
                             ("text after the edit", 80)),
 }
@@ -96,8 +96,8 @@ def workbook_bytes(items: list[dict[str, Any]]) -> bytes:
                 links={5: post})
         for r, relation in reports_and_related(record):
             reports.add([sid, post, r["outlet"], r["url"], r["title"], r["language"], _utc(r["published_at"]),
-                              r["minutes_after_post"], r["score"], differs_text(r["differs"]), relation],
-                    links={2: post, 4: r["url"]})
+                              r["minutes_after_post"], r["score"], differs_text(r["differs"]), relation, r["via"]],
+                    links={2: post, 4: r["url"], 12: r["via"]})
         if record["edits"]:
             changes.add([sid, post, "original text", _utc(record["posted_at"]), record["original_text"]],
                     links={2: post})

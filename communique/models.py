@@ -106,6 +106,11 @@ class Candidate:
     related: bool = False
     """Under the threshold for a conflict only: it reports a statement of the same kind with other figures,
     regions or day (`matching.evidence.is_related`)."""
+    via: int | None = None
+    """Covered through this covered report of the statement, which the candidate repeats in its own script."""
+    relayable: bool = False
+    """Not covered, but could be through a covered report of the statement in its script (when a news item
+    is matched against the statements: the statement's own match decides, `matching.match_news`)."""
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from communique.audience import reasons_by_chat, statement_stems
 from communique.coverage_differences import differing_reports
 from communique.i18n import Tr, tr
 from communique.matching import COVERED_THRESHOLD, MatchOptions, duplicate_of, match_news, match_statements
+from communique.matching.vectors import STATEMENT_VECTORS, vectors_of
 from communique.models import Alert, Candidate, NewsItem, Statement
 from communique.settings import Settings
 from communique.store import matches as match_store
@@ -129,8 +130,37 @@ def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: dateti
                              news_id=news_id)
     saved, result.followups = record_matches(db, [(c.row_id, news_id, c) for c in found], settings=settings,
                                              now=now, notify=notify)
-    result.reports = [statement_id for statement_id, _ in saved]
+    relayed, _ = record_matches(db, relay_candidates(db, found, settings=settings), settings=settings, now=now,
+                                notify=notify)
+    result.reports = [statement_id for statement_id, reported in saved + relayed if reported == news_id]
     return result
+
+
+def relay_candidates(db: Database, found: list[Candidate], *, settings: Settings,
+                     vectors: bool = False) -> list[tuple[int, int, Candidate]]:
+    """The statements' candidates again, when a news item's arrival may cover a pair through a report
+    (`matching.match_news`, `Candidate.via`).
+
+    Whether a report is covered through another is decided by the statement's own match, which sees all
+    its reports at once; so the statements the item (matched against them: `found`) reports are matched again
+    (it may carry others in its script), and those it may be carried by a report of (`relayable`).  With
+    `vectors`, the statement is matched with its stored embedding, if it has one yet.
+    """
+    reported = {c.row_id for c in found if c.score >= COVERED_THRESHOLD}
+    carried = {c.row_id for c in found if c.relayable}
+    if carried:
+        marks = ",".join("?" * len(carried))
+        carried = {r[0] for r in db.execute(
+            f"SELECT DISTINCT statement_id FROM matches WHERE statement_id IN ({marks})", list(carried))}
+    pairs = []
+    for statement_id in sorted(reported | carried):
+        row = get_statement(db, statement_id)
+        if row is None or not (row["text"] or "").strip():
+            continue
+        vector = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id) if vectors else None
+        again = match_news(db, row["text"], date=from_db(row["date"]), vector=vector, options=match_options(settings))
+        pairs += [(statement_id, c.row_id, c) for c in again]  # its reports, the item's neighbours' too
+    return pairs
 
 
 def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, settings: Settings,
@@ -149,7 +179,8 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
         if candidate.score < COVERED_THRESHOLD:
             continue
         first = not db.execute("SELECT 1 FROM matches WHERE statement_id = ?", (statement_id,)).fetchone()
-        if match_store.save_match(db, statement_id, news_id, candidate.score, candidate.method, now=now):
+        if match_store.save_match(db, statement_id, news_id, candidate.score, candidate.method, now=now,
+                                  via=candidate.via):
             saved.append((statement_id, news_id))
             if first and notify:
                 followups += _coverage_follow_up(db, statement_id, news_id, settings=settings, now=now)
@@ -167,7 +198,8 @@ def _match_statement(db: Database, statement_id: int, *, now: datetime, settings
         if candidate.related:
             match_store.save_related(db, statement_id, candidate.row_id, candidate.score, now=now)
         if candidate.score >= COVERED_THRESHOLD:
-            match_store.save_match(db, statement_id, candidate.row_id, candidate.score, candidate.method, now=now)
+            match_store.save_match(db, statement_id, candidate.row_id, candidate.score, candidate.method, now=now,
+                                   via=candidate.via)
             covered.append(candidate.row_id)
     return covered
 

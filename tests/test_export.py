@@ -63,7 +63,8 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
     assert first["reports"][0] | {"score": None} == {
         "outlet": "Вести-Образец: новости", "url": "https://vesti-sample.example/news/1108561",
         "title": "Над четырьмя регионами России ночью сбиты 24 беспилотника", "language": "ru",
-        "published_at": "2026-11-26T04:25:00+00:00", "minutes_after_post": 20, "score": None, "differs": []}
+        "published_at": "2026-11-26T04:25:00+00:00", "minutes_after_post": 20, "score": None, "differs": [],
+        "via": None}
     assert first["reports"][0]["score"] >= 0.8
     edited = next(r for r in records if r["url"].endswith("/41206"))
     assert [(e["version"], e["at"]) for e in edited["edits"]] == [(2, "2026-11-27T10:00:00+00:00")]
@@ -127,7 +128,7 @@ def test_xlsx_has_statements_reports_and_changes_sheets_with_times_links_and_no_
     assert statements[0][-1] == "related" and statements[1][-1] == len(records[0]["related"]) >= 2
     reports = list(book["Reports"].iter_rows(values_only=True))
     assert len(reports) == 1 + sum(len(r["reports"]) + len(r["related"]) for r in records)
-    assert reports[1][-1] == "report" and reports[4][-1] == "related"
+    assert reports[0][-2:] == ("relation", "via") and reports[1][-2] == "report" and reports[4][-2] == "related"
     assert reports[1][2:8] == ("Вести-Образец: новости", "https://vesti-sample.example/news/1108561",
                                "Над четырьмя регионами России ночью сбиты 24 беспилотника", "ru",
                                datetime(2026, 11, 26, 4, 25), 20)

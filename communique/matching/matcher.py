@@ -13,7 +13,9 @@ names):
    from independent kinds (shared rare words, names and specific figures, the day the texts are
    about, the cosine of their embeddings), the same whatever else is stored; under it, the score
    also weighs the candidate's BM25 among the query's, to rank the rest;
-3. ranking: by that score alone, best first, whatever the script.
+3. from a statement: a candidate in another script than the statement that repeats one of its covered
+   reports in its own script is covered through that report (`_relayed`, one hop);
+4. ranking: by that score alone, best first, whatever the script.
 
 Rows without a vector yet are scored on their words only in the fused pass (live, the lexical
 pass at ingest has already seen them, and a news item's own pass follows once it is embedded).
@@ -61,7 +63,7 @@ from communique.matching.search import (
     search_same_script,
     stored_terms,
 )
-from communique.matching.vectors import STATEMENT_VECTORS, nearest, vectors_of
+from communique.matching.vectors import NEWS_VECTORS, STATEMENT_VECTORS, nearest, vectors_of
 from communique.models import Candidate
 from communique.normalise import SCRIPT_MARK, SCRIPT_MARKS, SKELETON_MARK, index_terms
 from communique.places import names_other_regions, places
@@ -95,10 +97,11 @@ class MatchOptions:
 
 def match_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
                options: MatchOptions = MatchOptions()) -> list[Candidate]:
-    """News items that may report a statement, best first (`vector`: the statement's embedding)."""
+    """News items that may report a statement, best first (`vector`: the statement's embedding); a report
+    may be covered through another (`Candidate.via`, see `_relayed`)."""
     window = (date - options.before, date + options.after) if date else None
     found = _assess(db, NEWS, text, window, options, vector, date=date)
-    return _ranked(found, options, vector)
+    return _ranked(found, options, vector, _relayed(db, found, vector is not None, options))
 
 
 def match_statements(db: Database, title: str, text: str, *, date: datetime | None = None,
@@ -121,7 +124,8 @@ def match_statements(db: Database, title: str, text: str, *, date: datetime | No
         covered = 0.0 if seen is None else seen.covered()
         score = covered if covered >= COVERED_THRESHOLD else under_threshold(candidate.score)
         related = seen is not None and seen.related()
-        decided.append(Candidate(candidate.row_id, score, candidate.method, related))
+        relayable = seen is not None and covered < COVERED_THRESHOLD and _relayable(seen)
+        decided.append(Candidate(candidate.row_id, score, candidate.method, related, relayable=relayable))
     return sorted(decided, key=lambda c: (-c.score, c.row_id))
 
 
@@ -226,11 +230,15 @@ def assess_news(db: Database, text: str, *, date: datetime | None = None, vector
     return _assess(db, NEWS, text, window, options, vector, date=date)
 
 
-def _ranked(found: list[Assessment], options: MatchOptions, vector: np.ndarray | None = None) -> list[Candidate]:
-    """The `top` candidates by score, best first."""
+def _ranked(found: list[Assessment], options: MatchOptions, vector: np.ndarray | None = None,
+            relayed: dict[int, tuple[float, int]] | None = None) -> list[Candidate]:
+    """The `top` candidates by score, best first; `relayed`: candidates covered through a report (score, via)."""
     method = "lexical" if vector is None else "fused"
-    scored = sorted(((a.score(), -a.place, a) for a in found), key=lambda item: (-item[0], -item[1], item[2].row_id))
-    return [Candidate(a.row_id, score, method, a.related()) for score, _, a in scored[: options.top]]
+    relayed = relayed or {}
+    scored = sorted(((relayed.get(a.row_id, (a.score(),))[0], -a.place, a) for a in found),
+                    key=lambda item: (-item[0], -item[1], item[2].row_id))
+    return [Candidate(a.row_id, score, method, a.related(), via=relayed.get(a.row_id, (0.0, None))[1])
+            for score, _, a in scored[: options.top]]
 
 
 def _assess(db: Database, side: Index, text: str, window: Window | None,
@@ -312,6 +320,55 @@ def _cosines(db: Database, side: Index, lexical: list[int], vector: np.ndarray,
     unseen = [row_id for row_id in lexical if row_id not in cosine]
     cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
     return cosine
+
+
+def _relayable(candidate: Assessment) -> bool:
+    """Whether a candidate not covered may be covered through a report in its own script: it is in another
+    script than the statement, where words cannot meet, has no conflict with it, and has evidence enough to
+    be shown as related (`RELATED_FLOOR`)."""
+    return (not candidate.evidence.same_script and not candidate.evidence.conflict
+            and candidate.probability() >= RELATED_FLOOR)
+
+
+def _relayed(db: Database, found: list[Assessment], fused: bool, options: MatchOptions) -> dict[int, tuple[float, int]]:
+    """The candidates covered through a covered report in their own script: {candidate: (score, report)}.
+
+    An English outlet's report of an Arabic statement often shares little with it but the names, while it
+    repeats, word for word, an English report that is covered.  Such a candidate (`_relayable`) is covered
+    when the report's certainty times the pair's (the report as the query, the candidate as the document,
+    with their cosine in the fused pass) reaches `COVERED_THRESHOLD`.  One hop only: a report covered
+    this way carries no others.  The same rule for a candidate of the statement's own script added only
+    wrong pairs on the real dev set, where the direct evidence already says what there is to say.
+    """
+    covered = {a.row_id: a.covered() for a in found if a.covered() >= COVERED_THRESHOLD}
+    open_ = [a.row_id for a in found if a.row_id not in covered and _relayable(a)]
+    if not covered or not open_:
+        return {}
+    terms = stored_terms(db, NEWS, [*covered, *open_])
+    marks = ",".join("?" * len(covered))
+    texts = dict(db.execute(f"SELECT id, coalesce(title, '') || char(10) || text FROM news WHERE id IN ({marks})",
+                            list(covered)).fetchall())
+    vectors = vectors_of(db, NEWS_VECTORS, [*covered, *open_]) if fused else {}
+    best: dict[int, tuple[float, int]] = {}
+    for report, certainty in covered.items():
+        _, report_date, report_mark = terms[report]
+        mine = [row_id for row_id in open_ if terms[row_id][2] == report_mark]
+        if not mine:
+            continue
+        query = _Query(db, NEWS, texts[report], options)
+        _learn_frequencies(db, NEWS, query, [terms[row_id][0] for row_id in mine])
+        pairs = []
+        for row_id in mine:
+            doc_terms, doc_date, _ = terms[row_id]
+            ev = query.evidence(report_date, doc_terms, doc_date, same_script=True, query_is_statement=True)
+            both = report in vectors and row_id in vectors
+            cosine = float(vectors[report] @ vectors[row_id]) if both else None
+            pairs.append(Assessment(row_id, ev, Lexical(0.0, 0.0), cosine, 0))
+        for pair in _with_regions(db, NEWS, texts[report], pairs, query_is_statement=True):
+            score = certainty * pair.covered()
+            if score >= COVERED_THRESHOLD and score > best.get(pair.row_id, (0.0,))[0]:
+                best[pair.row_id] = (score, report)
+    return best
 
 
 _PRUNED_ROWS = 5000  # fewer rows in scope: scoring them all costs less than a second query when pruning fails

@@ -10,17 +10,20 @@ from sqlite_utils import Database
 from communique.store.timefmt import to_db
 
 
-def save_match(db: Database, statement_id: int, news_id: int, score: float, method: str, *, now: datetime) -> bool:
-    """Record a match; returns True if the pair is new.  A later, higher score replaces a lower one."""
+def save_match(db: Database, statement_id: int, news_id: int, score: float, method: str, *, now: datetime,
+               via: int | None = None) -> bool:
+    """Record a match (`via`: the covered report it is covered through); returns True if the pair is new.  A
+    later, higher score replaces a lower one, except that a pair covered on its own evidence stays so."""
     cursor = db.execute(
-        "INSERT INTO matches (statement_id, news_id, score, method, matched_at) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO matches (statement_id, news_id, score, method, matched_at, via) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(statement_id, news_id) DO NOTHING",
-        (statement_id, news_id, round(score, 4), method, to_db(now)),
+        (statement_id, news_id, round(score, 4), method, to_db(now), via),
     )
     if cursor.rowcount:
         return True
-    db.execute("UPDATE matches SET score = ?, method = ? WHERE statement_id = ? AND news_id = ? AND score < ?",
-               (round(score, 4), method, statement_id, news_id, round(score, 4)))
+    db.execute("UPDATE matches SET score = ?, method = ?, via = ? WHERE statement_id = ? AND news_id = ? "
+               "AND (score < ? AND (via IS NOT NULL OR ? IS NULL) OR via IS NOT NULL AND ? IS NULL)",
+               (round(score, 4), method, via, statement_id, news_id, round(score, 4), via, via))
     return False
 
 
@@ -38,7 +41,8 @@ def save_related(db: Database, statement_id: int, news_id: int, score: float, *,
 
 
 def coverage(db: Database, statement_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """For each statement, the news items that report it, earliest first, with the delay in minutes."""
+    """For each statement, the news items that report it, earliest first, with the delay in minutes (and `via`,
+    `via_url`: the report it is covered through, if so)."""
     return _reports(db, "matches", statement_ids)
 
 
@@ -56,11 +60,13 @@ def _reports(db: Database, table: str, statement_ids: list[int],
     if not statement_ids:
         return result
     marks = ",".join("?" * len(statement_ids))
-    method = "m.method" if table == "matches" else "'related' AS method"
+    covered = table == "matches"
+    method = "m.method, m.via, v.url AS via_url" if covered else "'related' AS method, NULL AS via, NULL AS via_url"
+    through = "LEFT JOIN news v ON v.id = m.via" if covered else ""
     rows = db.query(
         f"""SELECT m.statement_id, m.score, {method}, n.id AS news_id, n.source, n.title, n.url, n.date, n.lang,
                    CAST(round((julianday(n.date) - julianday(s.date)) * 1440) AS INTEGER) AS delay_minutes
-            FROM {table} m JOIN news n ON n.id = m.news_id JOIN statements s ON s.id = m.statement_id
+            FROM {table} m JOIN news n ON n.id = m.news_id JOIN statements s ON s.id = m.statement_id {through}
             WHERE m.statement_id IN ({marks}) {condition}
             ORDER BY m.statement_id, coalesce(n.date, m.matched_at), m.score DESC""",
         statement_ids,

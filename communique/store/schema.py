@@ -266,4 +266,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX related_news ON related(news_id);
         """,
     ),
+    (
+        16,
+        "matches: the covered report a report repeats in its own script, when it is covered through that one",
+        """
+        ALTER TABLE matches ADD COLUMN via INTEGER REFERENCES news(id);  -- NULL: covered on its own evidence
+        """,
+    ),
 ]
