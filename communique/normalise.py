@@ -43,6 +43,12 @@ _HEBREW_GERESH = re.compile("(?<=[\u05d0-\u05ea])['\"\u05f3\u05f4\u2019\u201d](?
 _WORD = re.compile(r"\w+")
 # A clock time ("с 23:30 мск") is no count to match on: read as numbers, its hour would lead a post of 147 drones.
 _CLOCK_TIME = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?![\d:])")
+# A case ending written after a figure ("23-го ноября", "110-й бригады", "84-ма дронами"): the figure alone,
+# so that a day stands beside its month ("в ночь на 23-е ноября" is 23 November).  Whether the figure is an
+# ordinal or a count in an oblique case ("84-ма" is "with 84") cannot be told from the ending, so it stays a figure.
+_CASE_ENDING = re.compile(r"(?<![\d.,])(\d{1,4})[-\u2010\u2011\u2013]"
+                          r"(?:й|ий|ый|ой|я|ая|е|ое|ье|ю|ую|го|ого|му|ому|м|ым|ом|х|ых|ти|ми|ї|ій|ої|ою|ша|га|тя|та|ма)"
+                          r"(?!\w)", re.IGNORECASE)
 # Ukrainian writes an apostrophe inside words ("п'ять", "об'єкт"): it is part of the word.
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[а-яіїєґ])['’ʼ](?=[а-яіїєґ])")
 # Arabic and Hebrew write "and", "in", "to" as one word with a figure after them ("و13", "ב6"): two words.
@@ -294,8 +300,9 @@ def dominant_script(stems: list[str]) -> str:
 
 def index_terms(text: str) -> list[str]:
     """Stems of the text's words, the skeleton keys of its name-like words, and its script mark; clock times
-    are left out (`fold` keeps them: two headlines "… at 14:30" and "… at 16:45" are two stories)."""
-    cleaned = _clean(_CLOCK_TIME.sub(" ", text))
+    are left out (`fold` keeps them: two headlines "… at 14:30" and "… at 16:45" are two stories), and so are
+    case endings written after a figure ("23-го")."""
+    cleaned = _CASE_ENDING.sub(r"\1", _clean(_CLOCK_TIME.sub(" ", text)))
     stems = _stems(" ".join(read_numbers(_fold_clean(cleaned).split())))
     keys = [key for word in _WORD.findall(cleaned) for key in _name_keys(word)]
     return [*stems, *keys, SCRIPT_MARK + dominant_script(stems)]

@@ -56,6 +56,11 @@ def test_everyday_english_words_are_not_figures_of_other_languages():
     assert mentioned_days(terms, date(2026, 1, 7)) == [date(2026, 1, 7)]
 
 
+def test_a_case_ending_after_a_figure_leaves_the_figure():
+    assert index_terms("уразили 84-ма ударними БпЛА")[1] == "84"  # "with 84 strike drones"
+    assert index_terms("2-х областях") == ["2", "област", "00cyrillic"]
+
+
 def test_two_figures_in_a_row_stay_two():
     terms = index_terms("two, three drones")
     assert "2" in terms and "3" in terms and "5" not in terms
@@ -72,6 +77,8 @@ def test_the_days_a_text_names_are_read_in_its_language():
     assert mentioned_days(index_terms("On Friday, December 6, 2024, CENTCOM said"), june) == [date(2024, 12, 6)]
     assert mentioned_days(index_terms("أعلنت في 6 ديسمبر"), june) == [date(2025, 12, 6)]
     assert mentioned_days(index_terms("У ніч на 25 жовтня"), june) == [date(2025, 10, 25)]
+    assert mentioned_days(index_terms("в ночь на 23-го ноября"), june) == [date(2025, 11, 23)]  # a case ending
+    assert mentioned_days(index_terms("до 23-е листопада"), june) == [date(2025, 11, 23)]
     assert mentioned_days(index_terms("МОСКВА, 5 ноя - РИА Новости"), june) == [date(2025, 11, 5)]  # RIA's dateline
     assert mentioned_days(index_terms("اليوم الأحد (23 تشرين الثاني 2025)"), june) == [date(2025, 11, 23)]  # Levant
     assert lead_number(index_terms("في 23 تشرين الثاني أسقطت 46 مسيرة")) == "46"

@@ -33,6 +33,7 @@ _PROBES = (
     "外交部發言人：中方堅決反對 Taiwan",  # Chinese, Traditional folded to Simplified, in pairs of characters
     "с 23:30 мск 16 июня до 07:00 мск 17 июня",  # clock times are no figures
     "مليون و144 ألفا و830 فردا",  # figures inside numbers spelled with scale words
+    "бойцы 110-й бригады в ночь на 23-го ноября",  # a figure's case ending is dropped: a day beside its month
 )
 PROGRESS_EVERY = 50_000
 FINGERPRINT_KEY = "index_fingerprint"
