@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from communique.matching import match_news, match_statements
 from communique.matching.embedder import Embedder, news_text
 from communique.matching.vectors import MODEL_KEY, NEWS_VECTORS, STATEMENT_VECTORS, save_vectors
+from communique.models import Candidate
 from communique.pipeline import match_options, record_matches, relay_candidates
 from communique.settings import Settings
 from communique.store import transaction
@@ -129,14 +130,15 @@ def store_vectors(db: Database, batch: Pending, statement_vectors: np.ndarray, n
     for (statement_id, text, date), vector in zip(batch.statements, statement_vectors, strict=True):
         found = match_news(db, text, date=from_db(date), vector=vector, options=options)
         pairs += [(statement_id, c.row_id, c) for c in found]
-    found_by_news = []
+    found_for_news: list[Candidate] = []
     for (news_id, title, text, date), vector in zip(batch.news, news_vectors, strict=True):
         found = match_statements(db, title, text, date=from_db(date), vector=vector, options=options,
                                  news_id=news_id)
         pairs += [(c.row_id, news_id, c) for c in found]
-        found_by_news.append(found)
+        found_for_news += found
     result.matches, result.followups = record_matches(db, pairs, settings=settings, now=now)
-    relayed = [pair for found in found_by_news for pair in relay_candidates(db, found, settings=settings, vectors=True)]
+    # Each statement the batch's news items report, or may be carried to, is matched again once.
+    relayed = relay_candidates(db, found_for_news, settings=settings, vectors=True)
     result.matches += record_matches(db, relayed, settings=settings, now=now)[0]
     return result
 
