@@ -138,13 +138,14 @@ def ingest_news(db: Database, item: NewsItem, *, settings: Settings, now: dateti
 
 def relay_candidates(db: Database, found: list[Candidate], *, settings: Settings,
                      vectors: bool = False) -> list[tuple[int, int, Candidate]]:
-    """The statements' candidates again, when a news item's arrival may cover a pair through a report
-    (`matching.match_news`, `Candidate.via`).
+    """The statements for which a news item's arrival may cover a pair through a report (`Candidate.via`),
+    matched again: their candidates as (statement, news item, candidate) pairs for `record_matches`.
 
-    Whether a report is covered through another is decided by the statement's own match, which sees all
-    its reports at once; so the statements the item (matched against them: `found`) reports are matched again
-    (it may carry others in its script), and those it may be carried by a report of (`relayable`).  With
-    `vectors`, the statement is matched with its stored embedding, if it has one yet.
+    Coverage through a report is decided by the statement's own match (`matching.match_news`), which sees
+    all its reports at once.  So a statement is matched again when the item (`found`: the statements it, or
+    a batch of items, was matched against) is one of its reports, which may carry others in its script, or a
+    candidate that one of its stored reports may carry (`Candidate.relayable`).  With `vectors`, the
+    statement's stored embedding is used, if it has one yet.
     """
     reported = {c.row_id for c in found if c.score >= COVERED_THRESHOLD}
     carried = {c.row_id for c in found if c.relayable}
@@ -159,7 +160,7 @@ def relay_candidates(db: Database, found: list[Candidate], *, settings: Settings
             continue
         vector = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id) if vectors else None
         again = match_news(db, row["text"], date=from_db(row["date"]), vector=vector, options=match_options(settings))
-        pairs += [(statement_id, c.row_id, c) for c in again]  # its reports, the item's neighbours' too
+        pairs += [(statement_id, c.row_id, c) for c in again]  # record_matches keeps what is new
     return pairs
 
 
