@@ -46,8 +46,13 @@ def news_line(item: Mapping[str, Any], t: Tr = ENGLISH) -> str:
     lang = f" ({esc(item['lang'])})" if item.get("lang") else ""
     outlet, title = f"<b>{t.isolate(esc(item['source']))}</b>{lang}", link(item.get("url"), t.isolate(title))
     if when:
-        return "• " + t.gettext("{outlet}, {delay}: {title}").format(outlet=outlet, delay=esc(when), title=title)
-    return "• " + t.gettext("{outlet}: {title}").format(outlet=outlet, title=title)
+        line = "• " + t.gettext("{outlet}, {delay}: {title}").format(outlet=outlet, delay=esc(when), title=title)
+    else:
+        line = "• " + t.gettext("{outlet}: {title}").format(outlet=outlet, title=title)
+    if item.get("via_source"):  # covered through another outlet's report, which it repeats in its language
+        carrier = link(item.get("via_url"), t.isolate(item["via_source"]))
+        line += " · " + t.gettext("repeats {outlet}'s report").format(outlet=carrier)
+    return line
 
 
 def difference_note(differences: Sequence[Difference], t: Tr = ENGLISH) -> str:

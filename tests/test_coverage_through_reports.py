@@ -17,6 +17,7 @@ from communique.monitors.jsonl import read_news, read_statements
 from conftest import ROOT
 from sqlite_utils import Database
 
+from communique import alert_coverage
 from communique.export import period_records, to_csv
 from communique.matching import COVERED_THRESHOLD, match_news
 from communique.models import NewsItem, Statement
@@ -115,3 +116,19 @@ def test_the_export_names_the_report_an_item_is_covered_through(db: Database, se
     assert via[CARRIED.url] == COVERED.url and via[COVERED.url] is None
     rows = list(csv.DictReader(io.StringIO(to_csv([record]).decode("utf-8-sig"), newline="")))
     assert {row["report_url"]: row["via"] for row in rows}[CARRIED.url] == COVERED.url
+
+
+@pytest.mark.parametrize(("lang", "says"), [("en", "repeats {outlet}'s report"),
+                                            ("ru", "повторяет сообщение {outlet}")])
+def test_the_alert_says_which_report_the_item_repeats(db: Database, settings: Settings, lang: str, says: str) -> None:
+    _arrive(db, settings, (AIR_DEFENCE, COVERED, CARRIED))
+    statement_id = db.execute("SELECT id FROM statements").fetchone()[0]
+
+    text = alert_coverage.complete(db, alert_coverage.placeholder([statement_id], lang))
+
+    lines = [line for line in text.splitlines() if line.startswith("•")]
+    [carried] = [line for line in lines if CARRIED.url in line]
+    [covered] = [line for line in lines if COVERED.url in line and CARRIED.url not in line]
+    carrier = f'<a href="{COVERED.url}">{COVERED.source}</a>'
+    assert carried.endswith(says.format(outlet=carrier))
+    assert says.split(" ")[0] not in covered  # the report covered on its own evidence repeats nobody's

@@ -42,7 +42,7 @@ def save_related(db: Database, statement_id: int, news_id: int, score: float, *,
 
 def coverage(db: Database, statement_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """For each statement, the news items that report it, earliest first, with the delay in minutes (and `via`,
-    `via_url`: the report it is covered through, if so)."""
+    `via_url`, `via_source`: the report it is covered through, if so)."""
     return _reports(db, "matches", statement_ids)
 
 
@@ -61,7 +61,8 @@ def _reports(db: Database, table: str, statement_ids: list[int],
         return result
     marks = ",".join("?" * len(statement_ids))
     covered = table == "matches"
-    method = "m.method, m.via, v.url AS via_url" if covered else "'related' AS method, NULL AS via, NULL AS via_url"
+    method = ("m.method, m.via, v.url AS via_url, v.source AS via_source" if covered
+              else "'related' AS method, NULL AS via, NULL AS via_url, NULL AS via_source")
     through = "LEFT JOIN news v ON v.id = m.via" if covered else ""
     rows = db.query(
         f"""SELECT m.statement_id, m.score, {method}, n.id AS news_id, n.source, n.title, n.url, n.date, n.lang,
