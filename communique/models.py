@@ -108,9 +108,10 @@ class Candidate:
     regions or day (`matching.evidence.is_related`)."""
     via: int | None = None
     """Covered through this covered report of the statement, which the candidate repeats in its own script."""
-    relayable: bool = False
-    """Not covered, but could be through a covered report of the statement in its script (when a news item
-    is matched against the statements: the statement's own match decides, `matching.match_news`)."""
+    relay: bool = False
+    """When a news item is matched against the statements: the statement's own match (`matching.match_news`) may
+    cover a pair through this item, a covered report in another script than the statement (which may carry
+    others in its script) or an item not covered that such a report may carry."""
 
 
 @dataclass(slots=True)

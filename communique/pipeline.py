@@ -143,12 +143,12 @@ def relay_candidates(db: Database, found: list[Candidate], *, settings: Settings
 
     Coverage through a report is decided by the statement's own match (`matching.match_news`), which sees
     all its reports at once.  So a statement is matched again when the item (`found`: the statements it, or
-    a batch of items, was matched against) is one of its reports, which may carry others in its script, or a
-    candidate that one of its stored reports may carry (`Candidate.relayable`).  With `vectors`, the
-    statement's stored embedding is used, if it has one yet.
+    a batch of items, was matched against) is one of its reports in another script, which may carry others
+    in its own, or a candidate that one of its stored reports may carry (`Candidate.relay`).  With `vectors`,
+    the statement's stored embedding is used, if it has one yet.
     """
-    reported = {c.row_id for c in found if c.score >= COVERED_THRESHOLD}
-    carried = {c.row_id for c in found if c.relayable}
+    reported = {c.row_id for c in found if c.relay and c.score >= COVERED_THRESHOLD}
+    carried = {c.row_id for c in found if c.relay and c.score < COVERED_THRESHOLD}
     if carried:
         marks = ",".join("?" * len(carried))
         carried = {r[0] for r in db.execute(

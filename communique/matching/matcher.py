@@ -124,8 +124,9 @@ def match_statements(db: Database, title: str, text: str, *, date: datetime | No
         covered = 0.0 if seen is None else seen.covered()
         score = covered if covered >= COVERED_THRESHOLD else under_threshold(candidate.score)
         related = seen is not None and seen.related()
-        relayable = seen is not None and covered < COVERED_THRESHOLD and _relayable(seen)
-        decided.append(Candidate(candidate.row_id, score, candidate.method, related, relayable=relayable))
+        relay = seen is not None and (_relayable(seen) if covered < COVERED_THRESHOLD
+                                      else not seen.evidence.same_script)
+        decided.append(Candidate(candidate.row_id, score, candidate.method, related, relay=relay))
     return sorted(decided, key=lambda c: (-c.score, c.row_id))
 
 
