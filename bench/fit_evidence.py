@@ -16,6 +16,11 @@ the cross-validated precision and recall as live and in the busy window, and the
 unrelated pairs it would call covered; the product's threshold is the lowest one (on a 0.01 grid)
 above which every threshold keeps precision at 0.95 or more in both protocols and 0 unrelated pairs.
 
+Coverage through a report (`matcher._relayed`), with the fused model: the statement-to-news pairs scored
+by the fold models (shifted to the product's scale by the bias that puts the chosen threshold at
+`COVERED_THRESHOLD`), the report-to-item pairs by the product's weights; what it adds as live and in
+the busy window is printed.
+
 Ranking under the threshold: the same features with BM25 (over the query's own weight), BM25 over
 the list's best, and being that best, fitted with claims-en-dev too (MAP@5 printed).
 
@@ -43,6 +48,7 @@ from unrelated_sets import build as build_unrelated
 
 from communique.batch import assess_all
 from communique.evaluate import read_qrels, undated
+from communique.matching.embedder import news_text
 from communique.matching.evidence import (
     COVERED_THRESHOLD,
     RELATED_CAP,
@@ -53,6 +59,8 @@ from communique.matching.evidence import (
     rank_values,
 )
 from communique.matching.matcher import Assessment
+from communique.models import NewsItem, Statement
+from communique.normalise import index_terms
 
 FOLDS = 10
 L2 = 1.0
@@ -94,7 +102,7 @@ def collect(name: str, statements_path: Path, news_path: Path, qrels: dict[str, 
     for statement, found in assess_all(statements, undated(news) if busy else news, embedder=embedder):
         relevant = qrels.get(statement.ext_id, set())
         rows += [{"protocol": name, "group": f"{group}:{statement.ext_id}", "statement": statement.ext_id,
-                  "label": int(guid in relevant), "a": a} for guid, a in found]
+                  "guid": guid, "label": int(guid in relevant), "a": a} for guid, a in found]
     print(f"{name}: {len(rows)} candidate pairs, {sum(r['label'] for r in rows)} of them reports", flush=True)
     return rows
 
@@ -176,6 +184,44 @@ def decision_table(rows: list[dict], scores: np.ndarray, relevant: int) -> float
     return chosen
 
 
+def through_reports_table(rows: list[dict], scores: np.ndarray, chosen: float, news: dict[str, list[NewsItem]],
+                          embedder: CachedEmbedder, relevant: int) -> None:
+    """What coverage through a report adds to the cross-validated decision, as live and in the busy window."""
+    shift = logit(COVERED_THRESHOLD) - logit(chosen)
+    clipped = np.clip(scores, 1e-9, 1 - 1e-9)
+    product = 1 / (1 + np.exp(-(np.log(clipped / (1 - clipped)) + shift)))  # on the product's scale
+    for protocol in ("live", "busy"):
+        items = {n.guid: n for n in news[protocol]}
+        script = {guid: index_terms(news_text(n.title, n.text))[-1] for guid, n in items.items()}
+        by_statement: dict[str, list[tuple[dict, float]]] = defaultdict(list)
+        for r, p in zip(rows, product, strict=True):
+            if r["protocol"] == protocol:
+                by_statement[r["statement"]].append((r, float(p)))
+        hits = wrong = added_hits = added_wrong = 0
+        for found in by_statement.values():
+            covered = {r["guid"]: p for r, p in found if p >= COVERED_THRESHOLD}
+            hits += sum(r["label"] for r, p in found if p >= COVERED_THRESHOLD)
+            wrong += sum(1 - r["label"] for r, p in found if p >= COVERED_THRESHOLD)
+            open_ = {r["guid"]: r for r, p in found if p < COVERED_THRESHOLD and p >= RELATED_FLOOR
+                     and not r["a"].evidence.same_script and not r["a"].evidence.conflict}
+            if not covered or not open_:
+                continue
+            reports = [Statement(channel="report", ext_id=guid, text=news_text(items[guid].title, items[guid].text),
+                                 date=items[guid].date) for guid in covered]
+            carried = set()
+            for report, pairs in assess_all(reports, news[protocol], embedder=embedder):
+                for guid, a in pairs:
+                    if (guid in open_ and script[guid] == script[report.ext_id]
+                            and covered[report.ext_id] * a.covered() >= COVERED_THRESHOLD):
+                        carried.add(guid)
+            added_hits += sum(open_[guid]["label"] for guid in carried)
+            added_wrong += sum(1 - open_[guid]["label"] for guid in carried)
+        before = hits / (hits + wrong) if hits + wrong else 1.0
+        after = (hits + added_hits) / (hits + wrong + added_hits + added_wrong) if hits + wrong else 1.0
+        print(f"  coverage through a report, {protocol}: +{added_hits} reports, +{added_wrong} wrong: precision "
+              f"{before:.3f} -> {after:.3f}, recall {hits / relevant:.3f} -> {(hits + added_hits) / relevant:.3f}")
+
+
 def related_table(rows: list[dict], fused: bool) -> None:
     """With the product's weights: the pairs shown as related (a conflict with evidence of `RELATED_FLOOR` or
     more) per protocol, and the most evidence any conflicting pair of unrelated texts has."""
@@ -244,6 +290,9 @@ def main() -> None:
             w[-1] += logit(COVERED_THRESHOLD) - logit(chosen)
         print("  " + weights(name, w) + f" (the bias puts {chosen} at {COVERED_THRESHOLD})")
         related_table(rows, fused)
+        if fused and chosen is not None and embedder is not None:
+            news = {"live": read_news(dev / "news.jsonl"), "busy": undated(read_news(dev / "news.jsonl"))}
+            through_reports_table(rows, scores, chosen, news, embedder, relevant)
 
     rank_rows = rows + claim_rows
     scores, w = cross_validated(rank_rows, rank_features,
