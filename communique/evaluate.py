@@ -172,6 +172,8 @@ class Evaluation:
     seconds: float
     related: tuple[int, int] = (0, 0)
     """Pairs shown as related (same kind, other figures, regions or day), and how many are labelled reports."""
+    through: tuple[int, int] = (0, 0)
+    """Covered pairs covered through another report (`Candidate.via`), and how many are labelled reports."""
 
 
 def undated(news: list[NewsItem]) -> list[NewsItem]:
@@ -212,6 +214,7 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
     rankings: dict[str, list[str]] = {}
     scored: list[tuple[float, bool]] = []
     related: list[bool] = []
+    through: list[bool] = []
     if crowd:
         once = _Remembered(embedder) if embedder is not None else None
         results: Iterable[dict] = (result for statement in statements
@@ -225,13 +228,16 @@ def evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mapping[s
         rankings[sid] = [m["news_id"] for m in matches]
         scored += [(m["score"], m["news_id"] in qrels.get(sid, set())) for m in matches]
         related += [m["news_id"] in qrels.get(sid, set()) for m in matches if m["related"]]
+        through += [m["news_id"] in qrels.get(sid, set()) for m in matches
+                    if m["via"] is not None and m["score"] >= COVERED_THRESHOLD]
     seconds = time.perf_counter() - started
     rows = {"all pairs": metrics(rankings, qrels)}
     rows.update(split_by_language(rankings, qrels, {s.ext_id: s.lang for s in statements},
                                   {n.guid: n.lang for n in news}))
     total_relevant = sum(len(r) for r in qrels.values())
     return Evaluation(rows, covered_decision(scored, total_relevant, COVERED_THRESHOLD),
-                      threshold_for_precision(scored, total_relevant), seconds, (len(related), sum(related)))
+                      threshold_for_precision(scored, total_relevant), seconds, (len(related), sum(related)),
+                      (len(through), sum(through)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +301,8 @@ def run_evaluate(statements: list[Statement], news: list[NewsItem], qrels: Mappi
               f"{m.map_5:>8.3f}{m.mrr:>8.3f}", file=out)
     covered = result.covered
     print(f"covered (score >= {covered.threshold:.2f}, first {DEPTH} results): "
-          f"precision {covered.precision:.3f}, recall {covered.recall:.3f}", file=out)
+          f"precision {covered.precision:.3f}, recall {covered.recall:.3f}; {result.through[0]} of them covered "
+          f"through another report ({result.through[1]} labelled reports)", file=out)
     print(f"related (same kind, other figures, regions or day; never covered): {result.related[0]} pairs, "
           f"{result.related[1]} of them labelled reports", file=out)
     if result.calibrated is None:

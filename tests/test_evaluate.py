@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,21 @@ def test_evaluate_counts_the_related_pairs_apart_from_the_covered_ones(tmp_path)
     result = run_evaluate(*read_files(tmp_path / "s.jsonl", tmp_path / "n.jsonl", tmp_path / "q.tsv"), out=out)
     assert result.related == (1, 0) and result.covered.precision == 1.0
     assert "related (same kind, other figures, regions or day; never covered): 1 pairs, 0 of them" in out.getvalue()
+
+
+def test_evaluate_counts_the_pairs_covered_through_another_report(tmp_path):
+    """The Arabic item that repeats the covered Arabic report of the 46 drones (`test_coverage_through_reports`)."""
+    statements = [s for s in read_statements(MULTILINGUAL / "statements.jsonl") if s.ext_id == "s03"]
+    night = [n for n in read_news(MULTILINGUAL / "news.jsonl")
+             if n.date and abs(n.date - statements[0].date) < timedelta(hours=30)]
+    out = io.StringIO()
+
+    qrels = {"s03": read_qrels(MULTILINGUAL / "qrels.tsv")["s03"]}  # its four reports, n044 among them
+
+    result = run_evaluate(statements, night, qrels, out=out)
+
+    assert result.through == (1, 1) and result.covered.recall == 1.0
+    assert "; 1 of them covered through another report (1 labelled reports)" in out.getvalue()
 
 
 def test_multilingual_set_meets_the_recall_targets_and_the_covered_precision():
