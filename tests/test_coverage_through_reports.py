@@ -8,6 +8,7 @@ Russian post, but says what another Arabic outlet's covered report says.  It is 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 from datetime import timedelta
@@ -19,7 +20,7 @@ from sqlite_utils import Database
 
 from communique import alert_coverage
 from communique.export import period_records, to_csv
-from communique.matching import COVERED_THRESHOLD, match_news
+from communique.matching import COVERED_THRESHOLD, MatchOptions, match_news
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_statement
 from communique.settings import Settings
@@ -53,6 +54,22 @@ def test_a_report_that_repeats_a_covered_report_in_its_language_is_covered_throu
     assert found[ids["n059"]].score < COVERED_THRESHOLD and found[ids["n059"]].related  # 29 drones: another night
     order = [c.score for c in found.values()]
     assert order == sorted(order, reverse=True)
+
+
+def test_an_item_in_the_statements_own_language_is_judged_on_its_own_evidence(db: Database) -> None:
+    """Nearly the Russian report's words, without its figures: any night's count.  In the statement's own
+    language the words already meet, and what they lack is not made up by the report they resemble."""
+    figureless = dataclasses.replace(
+        NEWS["n037"], guid="figureless", url="https://vesti-sample.example/figureless",
+        title="Над четырьмя областями ночью сбиты беспилотники",
+        text="Больше всего дронов уничтожено над Брянской областью, ещё над Курской, Белгородской и Орловской, "
+             "сообщило Минобороны России.")
+    ids = _store(db, [*NIGHT, figureless])
+
+    found = {c.row_id: c for c in match_news(db, AIR_DEFENCE.text, date=AIR_DEFENCE.date, options=MatchOptions(top=20))}
+
+    assert found[ids["n037"]].score >= COVERED_THRESHOLD
+    assert found[ids["figureless"]].score < COVERED_THRESHOLD and found[ids["figureless"]].via is None
 
 
 def test_without_the_covered_report_the_same_item_is_not_covered(db: Database) -> None:
