@@ -137,17 +137,26 @@ def _from_the_statement(db: Database, statement_id: int, news_id: int, vector: n
     docs = stored_terms(db, NEWS, [news_id])
     if row is None or news_id not in docs:
         return None
-    query = _Query(db, NEWS, row[0], options)
-    terms, news_date, mark = docs[news_id]
-    _learn_frequencies(db, NEWS, query, [terms])
-    same_script = mark == query.mark
-    ev = query.evidence(from_db(row[1]), terms, news_date, same_script=same_script, query_is_statement=True)
-    cosine = None
+    cosines = {}
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
-        cosine = float(stored @ vector) if stored is not None else None
-    return _with_regions(db, NEWS, row[0], [Assessment(news_id, ev, Lexical(0.0, 0.0), cosine, 0)],
-                         query_is_statement=True)[0]
+        if stored is not None:
+            cosines[news_id] = float(stored @ vector)
+    return _assess_rows(db, row[0], from_db(row[1]), docs, cosines, options)[0]
+
+
+def _assess_rows(db: Database, text: str, date: datetime | None,
+                 docs: dict[int, tuple[list[str], datetime | None, str]], cosines: dict[int, float],
+                 options: MatchOptions) -> list[Assessment]:
+    """Given news rows (`stored_terms`) against `text` as a statement's query: each pair's evidence, its cosine
+    if known, and the region check, as `match_news` would give them (their place unknown: 0)."""
+    query = _Query(db, NEWS, text, options)
+    _learn_frequencies(db, NEWS, query, [terms for terms, _, _ in docs.values()])
+    assessed = [Assessment(row_id, query.evidence(date, terms, doc_date, same_script=mark == query.mark,
+                                                  query_is_statement=True),
+                           Lexical(0.0, 0.0), cosines.get(row_id), 0)
+                for row_id, (terms, doc_date, mark) in docs.items()]
+    return _with_regions(db, NEWS, text, assessed, query_is_statement=True)
 
 
 def similar_rows(db: Database, table: str, text: str, *, window: Window | None = None,
@@ -299,15 +308,20 @@ def _with_regions(db: Database, side: Index, text: str, assessed: list[Assessmen
     said = places(text) if likely else []
     if not said:
         return assessed
-    marks = ",".join("?" * len(likely))
-    body = "coalesce(title, '') || char(10) || text" if side.table == "news" else "text"
     other = set()
-    for row_id, content in db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", likely):
+    for row_id, content in _texts(db, side, likely).items():
         named = places(content)
         statement, report = (said, named) if query_is_statement else (named, said)
         if names_other_regions(statement, report):
             other.add(row_id)
     return [replace(a, evidence=replace(a.evidence, conflict=True)) if a.row_id in other else a for a in assessed]
+
+
+def _texts(db: Database, side: Index, row_ids: list[int]) -> dict[int, str]:
+    """The rows' texts, a news item's headline first."""
+    marks = ",".join("?" * len(row_ids))
+    body = "coalesce(title, '') || char(10) || text" if side.table == "news" else "text"
+    return dict(db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", row_ids).fetchall())
 
 
 def _cosines(db: Database, side: Index, lexical: list[int], vector: np.ndarray,
@@ -346,26 +360,17 @@ def _relayed(db: Database, found: list[Assessment], fused: bool, options: MatchO
     if not covered or not open_:
         return {}
     terms = stored_terms(db, NEWS, [*covered, *open_])
-    marks = ",".join("?" * len(covered))
-    texts = dict(db.execute(f"SELECT id, coalesce(title, '') || char(10) || text FROM news WHERE id IN ({marks})",
-                            list(covered)).fetchall())
+    texts = _texts(db, NEWS, list(covered))
     vectors = vectors_of(db, NEWS_VECTORS, [*covered, *open_]) if fused else {}
     best: dict[int, tuple[float, int]] = {}
     for report, certainty in covered.items():
         _, report_date, report_mark = terms[report]
-        mine = [row_id for row_id in open_ if terms[row_id][2] == report_mark]
+        mine = {row_id: terms[row_id] for row_id in open_ if terms[row_id][2] == report_mark}
         if not mine:
             continue
-        query = _Query(db, NEWS, texts[report], options)
-        _learn_frequencies(db, NEWS, query, [terms[row_id][0] for row_id in mine])
-        pairs = []
-        for row_id in mine:
-            doc_terms, doc_date, _ = terms[row_id]
-            ev = query.evidence(report_date, doc_terms, doc_date, same_script=True, query_is_statement=True)
-            both = report in vectors and row_id in vectors
-            cosine = float(vectors[report] @ vectors[row_id]) if both else None
-            pairs.append(Assessment(row_id, ev, Lexical(0.0, 0.0), cosine, 0))
-        for pair in _with_regions(db, NEWS, texts[report], pairs, query_is_statement=True):
+        cosines = {row_id: float(vectors[report] @ vectors[row_id]) for row_id in mine
+                   if report in vectors and row_id in vectors}
+        for pair in _assess_rows(db, texts[report], report_date, mine, cosines, options):
             score = certainty * pair.covered()
             if score >= COVERED_THRESHOLD and score > best.get(pair.row_id, (0.0,))[0]:
                 best[pair.row_id] = (score, report)
