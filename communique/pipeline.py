@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlite_utils import Database
 
 from communique import alert_coverage, render
@@ -155,12 +156,9 @@ def relay_candidates(db: Database, found: list[Candidate], *, settings: Settings
             f"SELECT DISTINCT statement_id FROM matches WHERE statement_id IN ({marks})", list(carried))}
     pairs = []
     for statement_id in sorted(reported | carried):
-        row = get_statement(db, statement_id)
-        if row is None or not (row["text"] or "").strip():
-            continue
         vector = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id) if vectors else None
-        again = match_news(db, row["text"], date=from_db(row["date"]), vector=vector, options=match_options(settings))
-        pairs += [(statement_id, c.row_id, c) for c in again]  # record_matches keeps what is new
+        found_now = _statement_candidates(db, statement_id, settings=settings, vector=vector)
+        pairs += [(statement_id, c.row_id, c) for c in found_now]  # record_matches keeps what is new
     return pairs
 
 
@@ -188,21 +186,20 @@ def record_matches(db: Database, pairs: list[tuple[int, int, Candidate]], *, set
     return saved, followups
 
 
-def _match_statement(db: Database, statement_id: int, *, now: datetime, settings: Settings) -> list[int]:
+def _statement_candidates(db: Database, statement_id: int, *, settings: Settings,
+                          vector: np.ndarray | None = None) -> list[Candidate]:
+    """What a stored statement's own match finds in the news now (nothing for a post without text)."""
     row = get_statement(db, statement_id)
-    assert row is not None
-    if not (row["text"] or "").strip():
+    if row is None or not (row["text"] or "").strip():
         return []
-    found = match_news(db, row["text"], date=from_db(row["date"]), options=match_options(settings))
-    covered = []
-    for candidate in found:
-        if candidate.related:
-            match_store.save_related(db, statement_id, candidate.row_id, candidate.score, now=now)
-        if candidate.score >= COVERED_THRESHOLD:
-            match_store.save_match(db, statement_id, candidate.row_id, candidate.score, candidate.method, now=now,
-                                   via=candidate.via)
-            covered.append(candidate.row_id)
-    return covered
+    return match_news(db, row["text"], date=from_db(row["date"]), vector=vector, options=match_options(settings))
+
+
+def _match_statement(db: Database, statement_id: int, *, now: datetime, settings: Settings) -> list[int]:
+    """Match a stored statement and save its reports and related news; returns the reports."""
+    found = _statement_candidates(db, statement_id, settings=settings)
+    record_matches(db, [(statement_id, c.row_id, c) for c in found], settings=settings, now=now, notify=False)
+    return [c.row_id for c in found if c.score >= COVERED_THRESHOLD]
 
 
 def _alert_new(db: Database, statement_id: int, *, settings: Settings, now: datetime) -> int:
