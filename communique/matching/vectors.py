@@ -1,9 +1,10 @@
 """Embedding vectors in the store: one int8 row per statement or news item, searched exactly.
 
-A unit vector is stored as 384 signed bytes (each component times 127, rounded): a quarter of
-float32's size, and cosine similarities stay within about 0.005 of the exact ones.  The search
-is an exact scan of the vectors of the rows inside a rowid range (the time window), which at
-live matching's window is a few thousand rows: no approximate index is needed.
+A vector is stored as one signed byte a component (each component of its unit vectors times 127,
+rounded): a quarter of float32's size, and cosine similarities stay within about 0.005 of the exact
+ones.  The search is an exact scan of the meaning part (`MEANING_DIMS`) of the vectors of the rows
+inside a rowid range (the time window), which at live matching's window is a few thousand rows: no
+approximate index is needed.
 
 News vectors are only ever added in ascending news id order (the embedding pass follows a
 cursor) or all removed (another model), so each connection keeps them in memory as they are
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from communique.matching.embedder import MEANING_DIMS
 from communique.store.meta import get_meta
 
 _SCALE = 127.0
@@ -113,7 +115,7 @@ def vectors_of(db: Database, table: VectorTable, row_ids: list[int]) -> dict[int
 
 def nearest(db: Database, table: VectorTable, query: np.ndarray, ids: tuple[int, int] | None,
             limit: int) -> list[tuple[int, float]]:
-    """(row id, cosine) of the `limit` stored vectors closest to `query`, within the rowid range `ids`."""
+    """(row id, cosine) of the `limit` stored vectors closest in meaning to `query`, within the rowid range `ids`."""
     if table.append_only:
         row_ids, rows = _in_memory(db, table, ids)
     else:
@@ -157,10 +159,11 @@ def _in_memory(db: Database, table: VectorTable, ids: tuple[int, int] | None) ->
 
 
 def _dot(rows: np.ndarray, query: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Cosines of int8 rows with a float query, converting a chunk at a time (cache-sized, not the whole matrix)."""
-    q = query.astype(np.float32) / _SCALE
+    """Meaning cosines of int8 rows with a float query, converting a chunk at a time (cache-sized, not the whole
+    matrix)."""
+    q = query[:MEANING_DIMS].astype(np.float32) / _SCALE
     out = np.empty(len(rows), dtype=np.float32)
     for start in range(0, len(rows), chunk):
-        out[start:start + chunk] = rows[start:start + chunk].astype(np.float32) @ q
+        out[start:start + chunk] = rows[start:start + chunk, :MEANING_DIMS].astype(np.float32) @ q
     return out
 
