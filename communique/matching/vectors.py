@@ -41,8 +41,8 @@ STATEMENT_VECTORS = VectorTable("statement_vectors", "statement_id", append_only
 
 
 class _Loaded:
-    """A table's vectors from id `low` on, held in memory: ascending ids, and int8 rows in a buffer that
-    doubles as it fills."""
+    """A table's vectors from id `low` on, held in memory: ascending ids, and the int8 rows' meaning parts in a
+    buffer that doubles as it fills."""
 
     def __init__(self, model: str | None, low: int) -> None:
         self.model = model
@@ -55,7 +55,7 @@ class _Loaded:
     def add(self, ids: list[int], blobs: list[bytes]) -> None:
         if not ids:
             return
-        new = _int8_rows(blobs)
+        new = _int8_rows(blobs)[:, :MEANING_DIMS]  # what the scan reads; the check's part is read per candidate
         if self.size + len(ids) > len(self.ids):
             capacity = max(2 * (self.size + len(ids)), 1024)
             ids_buffer = np.zeros(capacity, dtype=np.int64)
