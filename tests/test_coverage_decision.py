@@ -280,14 +280,14 @@ def test_live_an_article_without_a_date_takes_the_time_it_was_fetched(db, settin
 # --- real data: the targets of the coverage decision -----------------------------------------------------
 
 
-def test_the_cross_lingual_check_counts_for_a_report_in_another_script_only():
+def test_the_cross_lingual_check_decides_a_translated_quote_but_not_a_text_in_the_statements_own_script():
     """A translated quote shares a few names with its statement and none of its words; in the statement's own
-    script the words say what there is to say."""
+    script the words say what there is to say, and the check adds a little."""
     translated = Evidence(query_covered=0.1, doc_explained=0.1, same_script=False, numbers=0.0, names=0.3, words=0.0,
                           lead_agrees=0.5, numbers_covered=0.5, day_agrees=0.5, conflict=False, dated=True)
     assert covered_probability(translated, 0.86, 0.2) < COVERED_THRESHOLD <= covered_probability(translated, 0.86, 0.7)
     own_script = replace(translated, same_script=True, words=0.3)
-    assert covered_probability(own_script, 0.86, 0.2) == covered_probability(own_script, 0.86, 0.7)
+    assert covered_probability(own_script, 0.86, 0.2) < covered_probability(own_script, 0.86, 0.7) < 0.2
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="shared statements-news-dev set not present")

